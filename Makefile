@@ -1,0 +1,78 @@
+# Front door: `make serve` (demo site on http://127.0.0.1:8000/) and `make test`.
+PYTHON      := /usr/bin/python3.11
+BUILD_DIR   := build
+ASAN_DIR    := build-asan
+JOBS        ?= 2
+PORT        ?= 8000
+MPMS        ?= event prefork
+CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+# Debian packages needed to build, serve and test (installed only when missing, as root).
+BUILD_DEPS  := cmake g++ clang clang-format clang-tidy apache2 apache2-dev python3.11-dev \
+               libgtest-dev
+TEST_DEPS   := $(BUILD_DEPS) python3-pytest python3-requests libclang-rt-14-dev
+BENCH_DEPS  := $(BUILD_DEPS) wrk
+
+.PHONY: all build deps test-deps serve test unit integration asan-build asan-test bench \
+        install lint format clean
+
+all: build
+
+deps:
+	@tools/ensure-packages.sh $(BUILD_DEPS)
+
+test-deps:
+	@tools/ensure-packages.sh $(TEST_DEPS)
+
+$(BUILD_DIR)/CMakeCache.txt:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS)
+
+build: $(BUILD_DIR)/CMakeCache.txt
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+serve: deps build
+	PYTHONPATH=python $(PYTHON) -m mod_python.launcher serve --app-dir examples --port $(PORT) \
+	    --module $(abspath $(BUILD_DIR))/mod_python.so
+
+unit: build
+	cd $(BUILD_DIR) && ctest --output-on-failure
+
+integration: build
+	@set -e; for mpm in $(MPMS); do \
+	    echo "== integration tests, $$mpm MPM =="; \
+	    MP_TEST_MPM=$$mpm MP_MODULE_SO=$(abspath $(BUILD_DIR))/mod_python.so \
+	        $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration; \
+	done
+
+$(ASAN_DIR)/CMakeCache.txt:
+	cmake -S . -B $(ASAN_DIR) $(CMAKE_FLAGS) -DMP_SANITIZE=ON -DMP_BUILD_TESTS=OFF
+
+asan-build: $(ASAN_DIR)/CMakeCache.txt
+	cmake --build $(ASAN_DIR) -j $(JOBS)
+
+# The integration suite once more against the sanitizer build (event MPM), with libasan
+# preloaded into Debian's apache2; any sanitizer report fails the run.
+asan-test: asan-build
+	MP_TEST_MPM=event MP_MODULE_SO=$(abspath $(ASAN_DIR))/mod_python.so \
+	MP_TEST_PRELOAD="$$(g++ -print-file-name=libasan.so)" \
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:log_path=stderr \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
+
+test: test-deps build unit lint integration asan-test
+
+bench: build
+	@tools/ensure-packages.sh $(BENCH_DEPS)
+	MP_MODULE_SO=$(abspath $(BUILD_DIR))/mod_python.so bench/run.sh $(BENCH_ARGS)
+
+install: build
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
+
+lint: build
+	tools/lint.sh $(BUILD_DIR)
+
+format:
+	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/unit/*.cpp')
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)

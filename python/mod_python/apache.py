@@ -1,0 +1,372 @@
+"""mod_python.apache: the Python side of the Apache integration (spec §9).
+
+Dispatch runs in C++; this module holds constants, the import/reload policy that dispatch
+calls on a cache miss (``import_module``), and helpers handlers use.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+import _apache
+from _apache import (  # noqa: F401  (re-exported API)
+    SERVER_RETURN,
+    exists_config_define,
+    log_error,
+    make_table,
+    mpm_query,
+    server_root,
+    table,
+)
+
+# Set by the C++ side for each interpreter.
+interpreter: Optional[str] = None
+main_server = None
+
+MODULE_MAGIC_NUMBER_MAJOR = _apache.MODULE_MAGIC_NUMBER_MAJOR
+MODULE_MAGIC_NUMBER_MINOR = _apache.MODULE_MAGIC_NUMBER_MINOR
+
+# --- result codes -----------------------------------------------------------------------
+OK = REQ_PROCEED = 0
+DECLINED = REQ_NOACTION = -1
+DONE = -2
+REQ_ABORTED = 500
+REQ_EXIT = "REQ_EXIT"
+
+# --- HTTP status codes ------------------------------------------------------------------
+HTTP_CONTINUE = 100
+HTTP_SWITCHING_PROTOCOLS = 101
+HTTP_PROCESSING = 102
+HTTP_OK = 200
+HTTP_CREATED = 201
+HTTP_ACCEPTED = 202
+HTTP_NON_AUTHORITATIVE = 203
+HTTP_NO_CONTENT = 204
+HTTP_RESET_CONTENT = 205
+HTTP_PARTIAL_CONTENT = 206
+HTTP_MULTI_STATUS = 207
+HTTP_MULTIPLE_CHOICES = 300
+HTTP_MOVED_PERMANENTLY = 301
+HTTP_MOVED_TEMPORARILY = 302
+HTTP_SEE_OTHER = 303
+HTTP_NOT_MODIFIED = 304
+HTTP_USE_PROXY = 305
+HTTP_TEMPORARY_REDIRECT = 307
+HTTP_BAD_REQUEST = 400
+HTTP_UNAUTHORIZED = 401
+HTTP_PAYMENT_REQUIRED = 402
+HTTP_FORBIDDEN = 403
+HTTP_NOT_FOUND = 404
+HTTP_METHOD_NOT_ALLOWED = 405
+HTTP_NOT_ACCEPTABLE = 406
+HTTP_PROXY_AUTHENTICATION_REQUIRED = 407
+HTTP_REQUEST_TIME_OUT = 408
+HTTP_CONFLICT = 409
+HTTP_GONE = 410
+HTTP_LENGTH_REQUIRED = 411
+HTTP_PRECONDITION_FAILED = 412
+HTTP_REQUEST_ENTITY_TOO_LARGE = 413
+HTTP_REQUEST_URI_TOO_LARGE = 414
+HTTP_UNSUPPORTED_MEDIA_TYPE = 415
+HTTP_RANGE_NOT_SATISFIABLE = 416
+HTTP_EXPECTATION_FAILED = 417
+HTTP_IM_A_TEAPOT = 418
+HTTP_UNPROCESSABLE_ENTITY = 422
+HTTP_LOCKED = 423
+HTTP_FAILED_DEPENDENCY = 424
+HTTP_UPGRADE_REQUIRED = 426
+HTTP_INTERNAL_SERVER_ERROR = 500
+HTTP_NOT_IMPLEMENTED = 501
+HTTP_BAD_GATEWAY = 502
+HTTP_SERVICE_UNAVAILABLE = 503
+HTTP_GATEWAY_TIME_OUT = 504
+HTTP_VERSION_NOT_SUPPORTED = 505
+HTTP_VARIANT_ALSO_VARIES = 506
+HTTP_INSUFFICIENT_STORAGE = 507
+HTTP_NOT_EXTENDED = 510
+
+# --- log levels -------------------------------------------------------------------------
+APLOG_EMERG = 0
+APLOG_ALERT = 1
+APLOG_CRIT = 2
+APLOG_ERR = 3
+APLOG_WARNING = 4
+APLOG_NOTICE = 5
+APLOG_INFO = 6
+APLOG_DEBUG = 7
+APLOG_NOERRNO = 0
+
+# --- get_remote_host --------------------------------------------------------------------
+REMOTE_HOST = 0
+REMOTE_NAME = 1
+REMOTE_NOLOOKUP = 2
+REMOTE_DOUBLE_REV = 3
+
+# --- finfo and parsed_uri indexes -------------------------------------------------------
+FINFO_MODE, FINFO_INO, FINFO_DEV, FINFO_NLINK, FINFO_UID, FINFO_GID = range(6)
+FINFO_SIZE, FINFO_ATIME, FINFO_MTIME, FINFO_CTIME = range(6, 10)
+FINFO_FNAME, FINFO_NAME, FINFO_FILETYPE = range(10, 13)
+URI_SCHEME, URI_HOSTINFO, URI_USER, URI_PASSWORD, URI_HOSTNAME = range(5)
+URI_PORT, URI_PATH, URI_QUERY, URI_FRAGMENT = range(5, 9)
+
+PROXYREQ_NONE, PROXYREQ_PROXY, PROXYREQ_REVERSE, PROXYREQ_RESPONSE = range(4)
+
+(M_GET, M_PUT, M_POST, M_DELETE, M_CONNECT, M_OPTIONS, M_TRACE, M_PATCH, M_PROPFIND,
+ M_PROPPATCH, M_MKCOL, M_COPY, M_MOVE, M_LOCK, M_UNLOCK, M_VERSION_CONTROL, M_CHECKOUT,
+ M_UNCHECKOUT, M_CHECKIN, M_UPDATE, M_LABEL, M_REPORT, M_MKWORKSPACE, M_MKACTIVITY,
+ M_BASELINE_CONTROL, M_MERGE, M_INVALID) = range(27)
+
+AP_REQ_ACCEPT_PATH_INFO, AP_REQ_REJECT_PATH_INFO, AP_REQ_DEFAULT_PATH_INFO = range(3)
+
+AP_MPMQ_NOT_SUPPORTED, AP_MPMQ_STATIC, AP_MPMQ_DYNAMIC = range(3)
+(AP_MPMQ_MAX_DAEMON_USED, AP_MPMQ_IS_THREADED, AP_MPMQ_IS_FORKED, AP_MPMQ_HARD_LIMIT_DAEMONS,
+ AP_MPMQ_HARD_LIMIT_THREADS, AP_MPMQ_MAX_THREADS, AP_MPMQ_MIN_SPARE_DAEMONS,
+ AP_MPMQ_MIN_SPARE_THREADS, AP_MPMQ_MAX_SPARE_DAEMONS, AP_MPMQ_MAX_SPARE_THREADS,
+ AP_MPMQ_MAX_REQUESTS_DAEMON, AP_MPMQ_MAX_DAEMONS) = range(1, 13)
+
+CGI_MAGIC_TYPE = "application/x-httpd-cgi"
+INCLUDES_MAGIC_TYPE = "text/x-server-parsed-html"
+INCLUDES_MAGIC_TYPE3 = "text/x-server-parsed-html3"
+DIR_MAGIC_TYPE = "httpd/unix-directory"
+
+REQUEST_NO_BODY, REQUEST_CHUNKED_ERROR, REQUEST_CHUNKED_DECHUNK = range(3)
+
+AP_CONN_UNKNOWN = _apache.AP_CONN_UNKNOWN
+AP_CONN_CLOSE = _apache.AP_CONN_CLOSE
+AP_CONN_KEEPALIVE = _apache.AP_CONN_KEEPALIVE
+
+APR_NOFILE = _apache.APR_NOFILE
+APR_REG = _apache.APR_REG
+APR_DIR = _apache.APR_DIR
+APR_CHR = _apache.APR_CHR
+APR_BLK = _apache.APR_BLK
+APR_PIPE = _apache.APR_PIPE
+APR_LNK = _apache.APR_LNK
+APR_SOCK = _apache.APR_SOCK
+APR_UNKFILE = _apache.APR_UNKFILE
+
+APR_FINFO_LINK = 0x00000001
+APR_FINFO_MTIME = 0x00000010
+APR_FINFO_CTIME = 0x00000020
+APR_FINFO_ATIME = 0x00000040
+APR_FINFO_SIZE = 0x00000100
+APR_FINFO_CSIZE = 0x00000200
+APR_FINFO_DEV = 0x00001000
+APR_FINFO_INODE = 0x00002000
+APR_FINFO_NLINK = 0x00004000
+APR_FINFO_TYPE = 0x00008000
+APR_FINFO_USER = 0x00010000
+APR_FINFO_GROUP = 0x00020000
+APR_FINFO_UPROT = 0x00100000
+APR_FINFO_GPROT = 0x00200000
+APR_FINFO_WPROT = 0x00400000
+APR_FINFO_ICASE = 0x01000000
+APR_FINFO_NAME = 0x02000000
+APR_FINFO_MIN = 0x00008170
+APR_FINFO_IDENT = 0x00003000
+APR_FINFO_OWNER = 0x00030000
+APR_FINFO_PROT = 0x00700000
+APR_FINFO_NORM = 0x0073B170
+APR_FINFO_DIRENT = 0x02000000
+
+
+# --- module import with autoreload (spec §4, §9.1) ---------------------------------------
+
+_locks_guard = threading.Lock()
+_module_locks: dict[str, threading.RLock] = {}
+
+
+def _lock_for(name: str) -> threading.RLock:
+    with _locks_guard:
+        lock = _module_locks.get(name)
+        if lock is None:
+            lock = _module_locks[name] = threading.RLock()
+        return lock
+
+
+def module_mtime(module: Any) -> float:
+    """Newest mtime of the module's file and its source; recorded as ``__mtime_check__``."""
+    mtime = 0.0
+    for attr in ("__file__",):
+        path = getattr(module, attr, None)
+        if not path:
+            continue
+        candidates = [path]
+        if path.endswith((".pyc", ".pyo")):
+            source = importlib.util.source_from_cache(path) if "__pycache__" in path else path[:-1]
+            candidates.append(source)
+        for candidate in candidates:
+            try:
+                mtime = max(mtime, os.stat(candidate).st_mtime)
+            except OSError:
+                pass
+    try:
+        module.__mtime_check__ = time.time()
+    except (AttributeError, TypeError):
+        pass
+    return mtime
+
+
+def _from_path(module: Any, path: Optional[list]) -> bool:
+    if not path:
+        return True
+    filename = getattr(module, "__file__", None)
+    if not filename:
+        return False
+    directory = os.path.dirname(os.path.abspath(filename))
+    return any(os.path.abspath(p) == directory for p in path)
+
+
+def _load_fresh(module_name: str, path: Optional[list]) -> Any:
+    if path:
+        spec = importlib.machinery.PathFinder.find_spec(module_name.rpartition(".")[2], path)
+        if spec is None:
+            raise ImportError(f"No module named '{module_name}' in {path!r}", name=module_name)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except BaseException:
+            sys.modules.pop(module_name, None)
+            raise
+        return module
+    return importlib.import_module(module_name)
+
+
+def _reexecute(module_name: str, old: Any, log: bool) -> Any:
+    """Runs the module's current source in a fresh module object, then swaps it in.
+
+    Concurrent callers wait on the module lock and never see a half-executed module; if the
+    new code raises, the old module stays in place and the error goes to this caller.
+    """
+    filename = old.__file__
+    source_path = filename
+    if filename.endswith(".pyc"):
+        source_path = importlib.util.source_from_cache(filename) if "__pycache__" in filename \
+            else filename[:-1]
+    spec = importlib.util.spec_from_file_location(module_name, source_path)
+    if spec is None:
+        return importlib.reload(old)
+    module = importlib.util.module_from_spec(spec)
+    with open(source_path, "rb") as handle:
+        code = compile(handle.read(), source_path, "exec", dont_inherit=True)
+    exec(code, module.__dict__)
+    sys.modules[module_name] = module
+    parent, _, child = module_name.rpartition(".")
+    if parent and parent in sys.modules:
+        setattr(sys.modules[parent], child, module)
+    return module
+
+
+def _initializing(module: Any) -> bool:
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
+
+
+def import_module(module_name: str, autoreload: int = 1, log: int = 0,
+                  path: Optional[list] = None) -> Any:
+    """Import (or return) a handler module, reloading it when its file changed.
+
+    A module whose first import is still running in another thread is never returned: the
+    caller waits for that import to finish (importlib's per-module lock).
+    """
+    module = sys.modules.get(module_name)
+    if module is not None and not autoreload and _from_path(module, path) and \
+            not _initializing(module):
+        return module
+    with _lock_for(module_name):
+        module = sys.modules.get(module_name)
+        if module is not None and _initializing(module):
+            module = importlib.import_module(module_name)
+        if module is None or not _from_path(module, path):
+            if log:
+                log_error(f"mod_python: (Re)importing module '{module_name}'", APLOG_NOTICE)
+            module = _load_fresh(module_name, path)
+            module.__mtime__ = module_mtime(module)
+            return module
+        if not autoreload:
+            return module
+        recorded = getattr(module, "__mtime__", None)
+        current = module_mtime(module)
+        if recorded is None:
+            module.__mtime__ = current
+            return module
+        if current != recorded and getattr(module, "__file__", None):
+            if log:
+                log_error(f"mod_python: (Re)importing module '{module_name}'", APLOG_NOTICE)
+            module = _reexecute(module_name, module, bool(log))
+            module.__mtime__ = current
+        return module
+
+
+def resolve_object(module: Any, obj_str: str, arg: Any = None, silent: int = 0) -> Any:
+    """Dotted lookup; a class met on the way is instantiated with ``arg`` (spec §2.2)."""
+    obj = module
+    parts = obj_str.split(".")
+    for index, name in enumerate(parts):
+        if index > 0 and isinstance(obj, type):
+            obj = obj(arg)
+        if not hasattr(obj, name):
+            if silent:
+                return None
+            if index == 0:
+                raise AttributeError(
+                    f"module '{getattr(module, '__file__', module)}' contains no '{name}'")
+            raise AttributeError(f"'{obj!r}' has no attribute '{name}'")
+        obj = getattr(obj, name)
+    return obj
+
+
+# --- per-interpreter start-up (called from C++) -----------------------------------------
+
+class _ErrorLogStream:
+    """A text stream that sends complete lines to Apache's error log."""
+
+    def __init__(self, level: int) -> None:
+        self._level = level
+        self._buffer = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: Any) -> int:
+        if isinstance(text, bytes):
+            text = text.decode("utf-8", "surrogateescape")
+        with self._lock:
+            self._buffer += text
+            *lines, self._buffer = self._buffer.split("\n")
+        for line in lines:
+            log_error(line, self._level)
+        return len(text)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._buffer = self._buffer, ""
+        if pending:
+            log_error(pending, self._level)
+
+    def isatty(self) -> bool:
+        return False
+
+    def writable(self) -> bool:
+        return True
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+def _interpreter_started(c_version: str) -> str:
+    """Per-interpreter set-up; returns a warning text or ''."""
+    # print() and sys.stderr must end up in Apache's error log, never on the client.
+    sys.stdout = _ErrorLogStream(APLOG_NOTICE)
+    sys.stderr = _ErrorLogStream(APLOG_ERR)
+    from mod_python import version as _version
+    if _version.version != c_version:
+        return (f"mod_python version mismatch: the C module is {c_version}, "
+                f"the Python package is {_version.version}")
+    return ""
+

@@ -1,0 +1,17 @@
+// Apache httpd and APR headers in one place, with the module record declared for C++.
+#pragma once
+
+#include <apr_pools.h>
+#include <apr_strings.h>
+#include <apr_tables.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <http_request.h>
+
+extern "C" {
+// Default visibility: the one symbol the .so exports (everything else is hidden).
+__attribute__((visibility("default"))) extern module AP_MODULE_DECLARE_DATA python_module;
+}

@@ -1,0 +1,60 @@
+// The per-server and per-directory configuration records of mod_python (spec §6.2). Both use
+// one structure; records live in pconf and are trivially destructible.
+#pragma once
+
+#include <type_traits>
+
+#include "apache/apache.h"
+#include "common/phase.h"
+
+namespace mp::apache {
+
+// One handler named by a Python*Handler directive (or added with req.add_handler).
+struct HandlerEntry {
+  const char* handler;    // "module[::object]"
+  const char* directory;  // where the directive was written, with trailing '/'; may be null
+  bool is_location;       // written inside <Location>
+  bool silent;            // PythonHandlerModule: a missing callable is skipped
+};
+
+// A flag that may be unset so that merging can tell "Off" from "not said".
+enum class Tristate : signed char { kUnset = -1, kOff = 0, kOn = 1 };
+
+inline bool is_on(Tristate t, bool fallback) noexcept {
+  return t == Tristate::kUnset ? fallback : t == Tristate::kOn;
+}
+
+struct ModuleConfig {
+  const char* config_dir;  // section path with trailing '/', null at server level
+  bool is_location;
+  apr_table_t* directives;  // non-handler directives as text ("1"/"0" for flags)
+  apr_table_t* options;     // PythonOption
+  // Handler lists per phase; null when this section does not define the phase.
+  apr_array_header_t* handlers[kPhaseCount];
+  apr_hash_t* ext_handlers;  // "PythonHandler.ext" -> apr_array_header_t of HandlerEntry
+  Tristate debug;
+  Tristate autoreload;
+  Tristate interp_per_directory;
+  Tristate interp_per_directive;
+  Tristate optimize;  // server only
+  const char* interpreter;  // PythonInterpreter
+  const char* python_path;  // PythonPath expression
+  const char* python_path_dir;  // directory of the section that set python_path
+};
+static_assert(std::is_trivially_destructible_v<ModuleConfig>);
+
+// One PythonImport entry, recorded at configuration time in configuration order.
+struct ImportEntry {
+  const char* module;       // "module[::function]"
+  const char* interpreter;  // interpreter name
+  server_rec* server;       // the server (or vhost) it was written in
+};
+
+inline ModuleConfig* dir_config(const request_rec* r) noexcept {
+  return static_cast<ModuleConfig*>(ap_get_module_config(r->per_dir_config, &python_module));
+}
+inline ModuleConfig* server_config(const server_rec* s) noexcept {
+  return static_cast<ModuleConfig*>(ap_get_module_config(s->module_config, &python_module));
+}
+
+}  // namespace mp::apache

@@ -1,0 +1,80 @@
+// Creation and lookup of named interpreters.
+#include "cpython/interpreter_registry.h"
+
+#include "cpython/exception.h"
+
+extern "C" PyThreadState* _PyThreadState_UncheckedGet(void);
+
+namespace mp::cpython {
+
+InterpreterRegistry& InterpreterRegistry::instance() noexcept {
+  static InterpreterRegistry registry;
+  return registry;
+}
+
+void InterpreterRegistry::adopt_main(PyThreadState* main_thread_state) {
+  std::lock_guard lock(mutex_);
+  auto interp = std::make_unique<Interpreter>(std::string(kMainInterpreterName),
+                                              main_thread_state->interp, true);
+  adopt_thread_state(*interp, main_thread_state);
+  main_ = interp.get();
+  by_name_.emplace(std::string(kMainInterpreterName), std::move(interp));
+}
+
+Interpreter* InterpreterRegistry::get(std::string_view name, std::string* error) noexcept {
+  try {
+    std::lock_guard lock(mutex_);
+    if (main_ == nullptr) {
+      if (error) *error = "Python is not initialised in this process";
+      return nullptr;
+    }
+    auto it = by_name_.find(name);
+    Interpreter* interp = nullptr;
+    if (it != by_name_.end()) {
+      interp = it->second.get();
+    } else {
+      interp = create_locked(std::string(name), error);
+      if (interp == nullptr) return nullptr;
+    }
+    if (interp->extension() == nullptr && !initialise_locked(*interp, error)) return nullptr;
+    return interp;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return nullptr;
+  }
+}
+
+Interpreter* InterpreterRegistry::create_locked(const std::string& name, std::string* error) {
+  AttachScope main_scope(*main_);
+  PyThreadState* creator = _PyThreadState_UncheckedGet();
+  PyThreadState* fresh = Py_NewInterpreter();
+  if (fresh == nullptr) {
+    PyThreadState_Swap(creator);
+    if (error) *error = "Py_NewInterpreter failed for '" + name + "'";
+    return nullptr;
+  }
+  auto interp = std::make_unique<Interpreter>(name, fresh->interp, false);
+  adopt_thread_state(*interp, fresh);
+  PyThreadState_Swap(creator);
+  Interpreter* raw = interp.get();
+  by_name_.emplace(name, std::move(interp));
+  return raw;
+}
+
+bool InterpreterRegistry::initialise_locked(Interpreter& interp, std::string* error) {
+  if (!initializer_) return true;
+  AttachScope scope(interp);
+  auto ext = initializer_(interp, scope.gil());
+  if (!ext) {
+    std::string text = "cannot initialise interpreter '" + interp.name() + "'";
+    if (PyErr_Occurred()) {
+      for (const auto& line : format_current_exception(scope.gil())) text += "\n" + line;
+    }
+    if (error) *error = text;
+    return false;
+  }
+  interp.set_extension(std::move(ext));
+  return true;
+}
+
+}  // namespace mp::cpython

@@ -1,0 +1,63 @@
+// CPython initialisation with a PyConfig that does not depend on the caller's PATH.
+#include "cpython/runtime.h"
+
+#include "cpython/interpreter_registry.h"
+
+namespace mp::cpython {
+namespace {
+
+bool g_started = false;
+
+bool set_wide(PyConfig* config, wchar_t** field, const std::string& value, std::string* error) {
+  PyStatus status = PyConfig_SetBytesString(config, field, value.c_str());
+  if (PyStatus_Exception(status)) {
+    if (error) *error = status.err_msg ? status.err_msg : "PyConfig_SetBytesString failed";
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool is_python_started() noexcept { return g_started; }
+
+bool start_python(const RuntimeOptions& options, std::string* error) noexcept {
+  if (g_started) return true;
+  try {
+    if (options.builtin_name != nullptr &&
+        PyImport_AppendInittab(options.builtin_name, options.builtin_init) != 0) {
+      if (error) *error = "PyImport_AppendInittab failed";
+      return false;
+    }
+    PyConfig config;
+    PyConfig_InitPythonConfig(&config);
+    // Apache owns signals; Python must not install handlers in its processes.
+    config.install_signal_handlers = 0;
+    config.parse_argv = 0;
+    config.optimization_level = options.optimization_level;
+    // The interpreter's prefix is computed from this path, never from whatever python3 comes
+    // first on PATH (a pyenv build there would give a foreign stdlib).
+    bool ok = set_wide(&config, &config.program_name, MP_PYTHON_BIN, error);
+    if (ok && !options.python_home.empty()) {
+      ok = set_wide(&config, &config.home, options.python_home, error);
+    }
+    if (ok) {
+      PyStatus status = Py_InitializeFromConfig(&config);
+      if (PyStatus_Exception(status)) {
+        if (error) *error = status.err_msg ? status.err_msg : "Py_InitializeFromConfig failed";
+        ok = false;
+      }
+    }
+    PyConfig_Clear(&config);
+    if (!ok) return false;
+    InterpreterRegistry::instance().adopt_main(PyThreadState_Get());
+    PyEval_SaveThread();
+    g_started = true;
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return false;
+  }
+}
+
+}  // namespace mp::cpython

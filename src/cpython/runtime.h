@@ -1,0 +1,24 @@
+// Process-wide CPython start-up (done in each Apache child, never in the parent).
+#pragma once
+
+#include <string>
+
+#include <Python.h>
+
+namespace mp::cpython {
+
+struct RuntimeOptions {
+  int optimization_level = 0;  // PythonOptimize On -> 2
+  std::string python_home;     // empty: derived from Debian's interpreter path
+  // Built-in modules to register before start-up (name, init function).
+  const char* builtin_name = nullptr;
+  PyObject* (*builtin_init)() = nullptr;
+};
+
+// Initialises the interpreter, registers the main interpreter with the registry and leaves
+// the GIL released. Returns false with a message on failure. Idempotent per process.
+[[nodiscard]] bool start_python(const RuntimeOptions& options, std::string* error) noexcept;
+
+[[nodiscard]] bool is_python_started() noexcept;
+
+}  // namespace mp::cpython

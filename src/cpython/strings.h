@@ -1,0 +1,35 @@
+// String and bytes conversions between Apache's byte strings and Python objects (spec §1).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "cpython/ref.h"
+#include "cpython/thread_attach.h"
+
+namespace mp::cpython {
+
+// Apache -> Python: UTF-8 with surrogateescape, so reading never raises for client bytes.
+Ref str_from_bytes(const Gil& gil, std::string_view bytes) noexcept;
+// Same, but a null C string becomes None.
+Ref str_or_none(const Gil& gil, const char* cstr) noexcept;
+// Latin-1 decoding (req.user, basic-auth passwords).
+Ref latin1_str_or_none(const Gil& gil, const char* cstr) noexcept;
+
+// Python -> Apache header/attribute value: bytes as-is, str as Latin-1 where surrogate escapes
+// stand for their byte. Fails with TypeError("not an ISO-8859-1 string") for other characters
+// above U+00FF and ValueError for an embedded NUL. `what` names the value in messages.
+[[nodiscard]] bool apache_string(const Gil& gil, PyObject* obj, std::string* out,
+                                 const char* what = "value") noexcept;
+
+// A read-only view of response body data; keeps its owner alive while it exists.
+struct BodyData {
+  Ref owner;
+  const char* data = nullptr;
+  size_t size = 0;
+};
+// Body output: bytes-like objects as-is, str as UTF-8 (surrogate escapes restored).
+[[nodiscard]] bool body_data(const Gil& gil, PyObject* obj, BodyData* out) noexcept;
+
+}  // namespace mp::cpython

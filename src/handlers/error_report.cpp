@@ -1,0 +1,105 @@
+// Handler error reporting: traceback to the error log, PythonDebug page, truncated responses.
+#include "handlers/error_report.h"
+
+#include <apr_buckets.h>
+#include <http_protocol.h>
+#include <util_filter.h>
+
+#include <string>
+#include <vector>
+
+#include "apache/log.h"
+#include "cpython/exception.h"
+#include "python/request_object.h"
+
+namespace mp::handlers {
+namespace {
+
+std::string html_escape(std::string_view text) {
+  std::string out;
+  out.reserve(text.size() + 16);
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#x27;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string prefix_of(const ErrorContext& ctx) {
+  std::string prefix(ctx.phase);
+  prefix += ' ';
+  prefix += ctx.handler;
+  return prefix;
+}
+
+void log_traceback(const ErrorContext& ctx, const std::vector<std::string>& lines) {
+  std::string prefix = prefix_of(ctx);
+  std::string head = prefix + ": exception in interpreter '" + ctx.interp->name() +
+                     "' for URI '" + (ctx.r->uri != nullptr ? ctx.r->uri : "") + "'";
+  apache::log_request(APLOG_ERR, 0, ctx.r, ctx.log_id, head);
+  for (const auto& line : lines) {
+    apache::log_request(APLOG_ERR, 0, ctx.r, ctx.log_id, prefix + ": " + line);
+  }
+}
+
+std::string debug_text(const ErrorContext& ctx, const std::vector<std::string>& lines) {
+  std::string body = "<pre>\nMod_python error: \"" + html_escape(prefix_of(ctx)) + "\"\n\n";
+  for (const auto& line : lines) body += html_escape(line) + "\n";
+  body += "</pre>\n";
+  return body;
+}
+
+// Marks a response that already started as incomplete: no last chunk, connection closed.
+void truncate_response(request_rec* r) {
+  r->connection->keepalive = AP_CONN_CLOSE;
+  apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  apr_bucket* e = ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r->pool,
+                                         r->connection->bucket_alloc);
+  APR_BRIGADE_INSERT_TAIL(bb, e);
+  ap_pass_brigade(r->output_filters, bb);
+  apr_brigade_cleanup(bb);
+}
+
+bool is_client_gone(PyObject* type, const request_rec* r) {
+  return r->connection->aborted && type != nullptr &&
+         PyErr_GivenExceptionMatches(type, PyExc_OSError);
+}
+
+}  // namespace
+
+int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
+  cpython::FetchedException exc = cpython::FetchedException::fetch(gil);
+  std::vector<std::string> lines = cpython::format_exception(gil, exc);
+  log_traceback(ctx, lines);
+
+  auto* req = ctx.request_object ? python::as_request(ctx.request_object) : nullptr;
+  bool started = req != nullptr ? python::response_started(req) : ctx.r->sent_bodyct != 0;
+  if (is_client_gone(exc.type.get(), ctx.r)) return DONE;
+  if (started) {
+    cpython::DetachScope io(gil);
+    if (ctx.debug) {
+      std::string text = debug_text(ctx, lines);
+      ap_rwrite(text.data(), static_cast<int>(text.size()), ctx.r);
+      ap_rflush(ctx.r);
+    }
+    truncate_response(ctx.r);
+    return DONE;
+  }
+  if (!ctx.debug) return HTTP_INTERNAL_SERVER_ERROR;
+  std::string text = debug_text(ctx, lines);
+  ctx.r->status = HTTP_INTERNAL_SERVER_ERROR;
+  ap_set_content_type(ctx.r, "text/html");
+  {
+    cpython::DetachScope io(gil);
+    ap_rwrite(text.data(), static_cast<int>(text.size()), ctx.r);
+  }
+  return DONE;
+}
+
+}  // namespace mp::handlers

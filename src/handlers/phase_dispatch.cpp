@@ -1,0 +1,187 @@
+// The dispatch loop: pick interpreter, get req, resolve cached callables, call, apply the
+// phase's continue rule, report errors.
+#include "handlers/phase_dispatch.h"
+
+#include <optional>
+#include <string>
+
+#include "apache/boundary.h"
+#include "apache/log.h"
+#include "common/handler_spec.h"
+#include "cpython/exception.h"
+#include "cpython/strings.h"
+#include "handlers/error_report.h"
+#include "handlers/handler_cache.h"
+#include "handlers/interpreter_choice.h"
+#include "handlers/request_state.h"
+#include "python/request_object.h"
+
+namespace mp::handlers {
+
+using apache::HandlerEntry;
+using apache::ModuleConfig;
+using cpython::Ref;
+
+namespace {
+
+const apr_array_header_t* handlers_for(const request_rec* r, const ModuleConfig* cfg, Phase phase,
+                                       std::string_view* extension) {
+  if (cfg->ext_handlers != nullptr && r->filename != nullptr) {
+    std::string_view ext = filename_extension(r->filename);
+    if (!ext.empty()) {
+      std::string key(phase_info(phase).directive);
+      key += ext;
+      auto* list = static_cast<const apr_array_header_t*>(
+          apr_hash_get(cfg->ext_handlers, key.data(), static_cast<apr_ssize_t>(key.size())));
+      if (list != nullptr) {
+        *extension = ext;
+        return list;
+      }
+    }
+  }
+  return cfg->handlers[phase_index(phase)];
+}
+
+// The result of a call: the int it returned, or the code of an apache.SERVER_RETURN.
+enum class Outcome { kResult, kException, kNonInt };
+
+Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* r, int* code) {
+  PyObject* value = result;
+  Ref from_exception;
+  if (result == nullptr) {
+    if (!PyErr_ExceptionMatches(st->server_return)) return Outcome::kException;
+    cpython::GilAssumed g;
+    cpython::FetchedException exc = cpython::FetchedException::fetch(g.gil());
+    Ref args = Ref::steal(PyObject_GetAttrString(exc.value.get(), "args"));
+    if (!args || !PyTuple_Check(args.get()) || PyTuple_GET_SIZE(args.get()) == 0) {
+      PyErr_Clear();
+      *code = HTTP_INTERNAL_SERVER_ERROR;
+      return Outcome::kNonInt;
+    }
+    PyObject* first = PyTuple_GET_ITEM(args.get(), 0);
+    PyObject* status = PyTuple_GET_SIZE(args.get()) > 1 ? PyTuple_GET_ITEM(args.get(), 1) : nullptr;
+    if (PyTuple_Check(first) && PyTuple_GET_SIZE(first) == 2) {  // SERVER_RETURN((code, status))
+      status = PyTuple_GET_ITEM(first, 1);
+      first = PyTuple_GET_ITEM(first, 0);
+    }
+    if (status != nullptr && PyObject_IsTrue(status) == 1 && PyLong_Check(status)) {
+      r->status = static_cast<int>(PyLong_AsLong(status));
+    }
+    from_exception = Ref::borrow(first);
+    value = from_exception.get();
+  }
+  if (!PyLong_Check(value)) return Outcome::kNonInt;
+  int overflow = 0;
+  long v = PyLong_AsLongAndOverflow(value, &overflow);
+  if (overflow != 0 || v < -2 || v > 999) return Outcome::kNonInt;
+  *code = static_cast<int>(v);
+  return Outcome::kResult;
+}
+
+struct PhaseRun {
+  request_rec* r;
+  Phase phase;
+  const ModuleConfig* cfg;
+  const apr_array_header_t* list;
+  std::string_view extension;
+};
+
+int run_entries(const PhaseRun& run) {
+  const auto* entries = reinterpret_cast<const HandlerEntry*>(run.list->elts);
+  bool debug = apache::is_on(run.cfg->debug, false);
+  ResolveOptions options{apache::is_on(run.cfg->autoreload, true), debug, run.cfg->python_path};
+  auto& registry = cpython::InterpreterRegistry::instance();
+
+  std::optional<cpython::AttachScope> attach;
+  cpython::Interpreter* current = nullptr;
+  PyObject* req = nullptr;
+  int result = DECLINED;
+  bool any_ran = false;
+
+  for (int i = 0; i < run.list->nelts; ++i) {
+    const HandlerEntry& entry = entries[i];
+    std::string name = interpreter_name(run.r, run.cfg, &entry);
+    if (current == nullptr || current->name() != name) {
+      attach.reset();
+      std::string error;
+      current = registry.get(name, &error);
+      if (current == nullptr) {
+        apache::log_request(APLOG_ERR, 0, run.r, "MP0001", error);
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+      attach.emplace(*current);
+      req = request_object(attach->gil(), run.r, *current);
+      if (req == nullptr) {
+        cpython::format_current_exception(attach->gil());
+        return HTTP_INTERNAL_SERVER_ERROR;
+      }
+    }
+    const cpython::Gil& gil = attach->gil();
+    HandlerInterpreterData& data = *handler_data(*current);
+    auto* req_obj = python::as_request(req);
+    Py_XSETREF(req_obj->phase, Py_NewRef(data.phase_names[phase_index(run.phase)].get()));
+    if (!run.extension.empty()) {
+      Py_XSETREF(req_obj->extension,
+                 cpython::str_from_bytes(gil, run.extension).release());
+    }
+    ErrorContext ctx{run.r, req, current, phase_info(run.phase).directive, entry.handler,
+                     "MP0100", debug};
+
+    if (!apply_python_path(gil, data, run.cfg->python_path)) {
+      result = report_handler_exception(gil, ctx);
+      break;
+    }
+    ResolveError resolve_error = ResolveError::kNone;
+    const ResolvedHandler* handler =
+        resolve_handler(gil, data, run.phase, entry, options, &resolve_error);
+    if (handler == nullptr) {
+      ctx.log_id = resolve_error == ResolveError::kMissingObject ? "MP0103" : "MP0102";
+      result = report_handler_exception(gil, ctx);
+      break;
+    }
+    if (handler->missing) continue;  // PythonHandlerModule: silently skipped
+    Ref callable = callable_for(gil, *handler, req);
+    Ref returned = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), req)) : Ref();
+    any_ran = true;
+    int code = HTTP_INTERNAL_SERVER_ERROR;
+    Outcome outcome = interpret(returned.get(), data.state, run.r, &code);
+    if (outcome == Outcome::kException) {
+      result = report_handler_exception(gil, ctx);
+      break;
+    }
+    if (outcome == Outcome::kNonInt) {
+      PyObject* bad = returned ? returned.get() : Py_None;
+      PyErr_Format(PyExc_TypeError,
+                   "Handler has returned result or raised SERVER_RETURN exception with "
+                   "argument having non integer type. Type of value returned was %.100s, "
+                   "whereas int was expected.",
+                   Py_TYPE(bad)->tp_name);
+      ctx.log_id = "MP0101";
+      result = report_handler_exception(gil, ctx);
+      break;
+    }
+    result = code;
+    if (run.phase == Phase::kHandler && result == HTTP_OK) result = OK;
+    if (!should_continue(run.phase, result)) break;
+  }
+  if (req != nullptr && attach) {
+    Py_XSETREF(python::as_request(req)->phase, Py_NewRef(Py_None));
+  }
+  if (!any_ran && result == DECLINED) return DECLINED;
+  return result;
+}
+
+}  // namespace
+
+int run_request_phase(request_rec* r, Phase phase) noexcept {
+  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR), [&]() -> int {
+    const ModuleConfig* cfg = apache::dir_config(r);
+    if (cfg == nullptr) return DECLINED;
+    std::string_view extension;
+    const apr_array_header_t* list = handlers_for(r, cfg, phase, &extension);
+    if (list == nullptr || list->nelts == 0) return DECLINED;
+    return run_entries(PhaseRun{r, phase, cfg, list, extension});
+  });
+}
+
+}  // namespace mp::handlers

@@ -1,0 +1,13 @@
+// Running the handler list of one request phase in C++ (spec §2.3).
+#pragma once
+
+#include "apache/apache.h"
+#include "common/phase.h"
+
+namespace mp::handlers {
+
+// Runs the Python handlers configured for `phase` and returns the Apache result. Never throws
+// and never lets a Python exception escape; DECLINED when no handler is configured.
+int run_request_phase(request_rec* r, Phase phase) noexcept;
+
+}  // namespace mp::handlers

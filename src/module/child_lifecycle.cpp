@@ -1,0 +1,89 @@
+// Child start-up: CPython initialisation (never in the Apache parent) and PythonImport.
+#include "module/child_lifecycle.h"
+
+#include <string>
+
+#include "apache/boundary.h"
+#include "apache/log.h"
+#include "apache/module_config.h"
+#include "common/handler_spec.h"
+#include "cpython/exception.h"
+#include "cpython/runtime.h"
+#include "handlers/handler_cache.h"
+#include "module/config.h"
+#include "python/interpreter_setup.h"
+#include "python/module_state.h"
+
+namespace mp::module {
+
+using cpython::Ref;
+
+namespace {
+
+void log_python_error(server_rec* s, const cpython::Gil& gil, const char* id,
+                      const std::string& prefix) {
+  for (const auto& line : cpython::format_current_exception(gil)) {
+    apache::log_server(APLOG_ERR, 0, s, id, prefix + ": " + line);
+  }
+}
+
+void run_import(const apache::ImportEntry& entry) {
+  server_rec* s = entry.server;
+  std::string error;
+  cpython::Interpreter* interp = cpython::InterpreterRegistry::instance().get(entry.interpreter,
+                                                                             &error);
+  if (interp == nullptr) {
+    apache::log_server(APLOG_ERR, 0, s, "MP0110",
+                       std::string("directive_PythonImport: ") + error);
+    return;
+  }
+  cpython::AttachScope attach(*interp);
+  auto& data = *handlers::handler_data(*interp);
+  const apache::ModuleConfig* cfg = apache::server_config(s);
+  std::string prefix = std::string("directive_PythonImport: error importing ") + entry.module;
+  if (!handlers::apply_python_path(attach.gil(), data, cfg->python_path)) {
+    log_python_error(s, attach.gil(), "MP0110", prefix);
+    return;
+  }
+  HandlerSpec spec;
+  parse_handler_spec(entry.module, &spec);
+  bool debug = apache::is_on(cfg->debug, false);
+  Ref module = Ref::steal(PyObject_CallMethod(data.apache_py.get(), "import_module", "sii",
+                                              spec.module.c_str(), 1, debug ? 1 : 0));
+  if (!module) {
+    log_python_error(s, attach.gil(), "MP0110", prefix);
+    return;
+  }
+  if (!spec.object.empty()) {
+    Ref func = Ref::steal(PyObject_GetAttrString(module.get(), spec.object.c_str()));
+    Ref result = func ? Ref::steal(PyObject_CallNoArgs(func.get())) : Ref();
+    if (!result) log_python_error(s, attach.gil(), "MP0110", prefix);
+  }
+}
+
+}  // namespace
+
+void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
+  apache::guard(s, 0, [&]() -> int {
+    python::process_context().main_server = s;
+    python::process_context().child_pool = pchild;
+    const apache::ModuleConfig* cfg = apache::server_config(s);
+    cpython::RuntimeOptions options;
+    options.optimization_level = apache::is_on(cfg->optimize, false) ? 2 : 0;
+    options.builtin_name = "_apache";
+    options.builtin_init = &python::init_apache_module;
+    std::string error;
+    cpython::InterpreterRegistry::instance().set_initializer(&handlers::create_interpreter_data);
+    if (!cpython::start_python(options, &error)) {
+      apache::log_server(APLOG_CRIT, 0, s, "MP0001", "cannot initialise Python: " + error);
+      return 0;
+    }
+    if (apr_array_header_t* imports = import_list()) {
+      const auto* entries = reinterpret_cast<const apache::ImportEntry*>(imports->elts);
+      for (int i = 0; i < imports->nelts; ++i) run_import(entries[i]);
+    }
+    return 0;
+  });
+}
+
+}  // namespace mp::module

@@ -1,0 +1,225 @@
+// mp_conn implementation: attributes and pool-bound lifetime.
+#include "python/connection_object.h"
+
+#include <string>
+
+#include "apache/log.h"
+#include "cpython/strings.h"
+#include "python/table_object.h"
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+ConnectionObject* as_conn(PyObject* o) { return reinterpret_cast<ConnectionObject*>(o); }
+
+// Per-connection list of wrappers, one per interpreter that asked for one.
+struct ConnWrappers {
+  cpython::Interpreter* interp;
+  PyObject* object;  // strong reference, released at connection pool cleanup
+  ConnWrappers* next;
+};
+
+apr_status_t release_wrappers(void* data) noexcept {
+  for (auto* w = static_cast<ConnWrappers*>(data); w != nullptr; w = w->next) {
+    cpython::AttachScope attach(*w->interp);
+    ConnectionObject* conn = as_conn(w->object);
+    conn->dead = true;
+    conn->c = nullptr;
+    Py_CLEAR(conn->notes);
+    Py_DECREF(w->object);
+  }
+  return APR_SUCCESS;
+}
+
+PyObject* str_attr(const char* value) {
+  GilAssumed g;
+  return cpython::str_or_none(g.gil(), value).release();
+}
+
+#define CONN_OR_FAIL()                   \
+  conn_rec* c = live_connection(self);   \
+  if (c == nullptr) return nullptr
+
+PyObject* get_client_ip(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return str_attr(c->client_ip);
+}
+PyObject* get_remote_ip(PyObject* self, void* closure) {
+  CONN_OR_FAIL();
+  apache::log_connection(APLOG_WARNING, 0, c, "MP0300",
+                         std::string("conn.") + static_cast<const char*>(closure) +
+                             " is deprecated, use conn.client_ip");
+  return str_attr(c->client_ip);
+}
+PyObject* get_client_addr(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return address_tuple(c->client_addr).release();
+}
+PyObject* get_remote_addr(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  apache::log_connection(APLOG_WARNING, 0, c, "MP0300",
+                         "conn.remote_addr is deprecated, use conn.client_addr");
+  return address_tuple(c->client_addr).release();
+}
+PyObject* get_local_addr(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return address_tuple(c->local_addr).release();
+}
+PyObject* get_local_ip(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return str_attr(c->local_ip);
+}
+PyObject* get_local_host(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return str_attr(c->local_host);
+}
+PyObject* get_remote_host(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return str_attr(c->remote_host);
+}
+PyObject* get_remote_logname(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return str_attr(c->remote_logname);
+}
+PyObject* get_aborted(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyLong_FromLong(c->aborted);
+}
+PyObject* get_keepalive(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyLong_FromLong(static_cast<long>(c->keepalive));
+}
+int set_keepalive(PyObject* self, PyObject* value, void*) {
+  conn_rec* c = live_connection(self);
+  if (c == nullptr) return -1;
+  long v = value ? PyLong_AsLong(value) : -1;
+  if (v == -1 && PyErr_Occurred()) return -1;
+  c->keepalive = static_cast<ap_conn_keepalive_e>(v);
+  return 0;
+}
+PyObject* get_double_reverse(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyLong_FromLong(c->double_reverse);
+}
+PyObject* get_keepalives(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyLong_FromLong(c->keepalives);
+}
+PyObject* get_id(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyLong_FromLong(c->id);
+}
+PyObject* get_notes(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  ConnectionObject* conn = as_conn(self);
+  if (conn->notes == nullptr) {
+    GilAssumed g;
+    Ref view = make_table_view(g.gil(), state_of(self), c->notes, self, &conn->dead, false);
+    if (!view) return nullptr;
+    conn->notes = view.release();
+  }
+  return Py_NewRef(conn->notes);
+}
+PyObject* get_conn_rec(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  return PyCapsule_New(c, "conn_rec", nullptr);
+}
+
+PyGetSetDef g_getsets[] = {
+    {"client_ip", get_client_ip, nullptr, "Client IP address", nullptr},
+    {"client_addr", get_client_addr, nullptr, "(ip, port) of the client", nullptr},
+    {"remote_ip", get_remote_ip, nullptr, "Deprecated: client_ip",
+     const_cast<char*>("remote_ip")},
+    {"remote_addr", get_remote_addr, nullptr, "Deprecated: client_addr", nullptr},
+    {"local_addr", get_local_addr, nullptr, "(ip, port) of the server side", nullptr},
+    {"local_ip", get_local_ip, nullptr, "Server IP address", nullptr},
+    {"local_host", get_local_host, nullptr, "Server host name", nullptr},
+    {"remote_host", get_remote_host, nullptr, "Client host name (if looked up)", nullptr},
+    {"remote_logname", get_remote_logname, nullptr, "identd name", nullptr},
+    {"aborted", get_aborted, nullptr, "Connection aborted", nullptr},
+    {"keepalive", get_keepalive, set_keepalive, "AP_CONN_* keep-alive state", nullptr},
+    {"double_reverse", get_double_reverse, nullptr, nullptr, nullptr},
+    {"keepalives", get_keepalives, nullptr, "Requests served on this connection", nullptr},
+    {"id", get_id, nullptr, "Connection id", nullptr},
+    {"notes", get_notes, nullptr, "Connection notes", nullptr},
+    {"_conn_rec", get_conn_rec, nullptr, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+int conn_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(as_conn(self)->notes);
+  return 0;
+}
+
+void conn_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  Py_CLEAR(as_conn(self)->notes);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+PyType_Slot g_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(conn_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(conn_traverse)},
+    {Py_tp_getset, g_getsets},
+    {0, nullptr},
+};
+
+}  // namespace
+
+PyType_Spec g_connection_spec = {"_apache.mp_conn", sizeof(ConnectionObject), 0,
+                                 Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
+
+conn_rec* live_connection(PyObject* self) noexcept {
+  ConnectionObject* conn = as_conn(self);
+  if (conn->dead || conn->c == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "connection object used after its connection ended");
+    return nullptr;
+  }
+  return conn->c;
+}
+
+Ref address_tuple(const apr_sockaddr_t* addr) {
+  if (addr == nullptr) return Ref::borrow(Py_None);
+  char* ip = nullptr;
+  if (apr_sockaddr_ip_get(&ip, const_cast<apr_sockaddr_t*>(addr)) != APR_SUCCESS) {
+    return Ref::borrow(Py_None);
+  }
+  return Ref::steal(Py_BuildValue("(si)", ip, static_cast<int>(addr->port)));
+}
+
+Ref make_connection(const cpython::Gil& /*gil*/, ModuleState* st, conn_rec* c,
+                    cpython::Interpreter* interp) {
+  auto* head = static_cast<ConnWrappers*>(ap_get_module_config(c->conn_config, &python_module));
+  for (auto* w = head; w != nullptr; w = w->next) {
+    if (w->interp == interp) return Ref::borrow(w->object);
+  }
+  auto* conn = PyObject_GC_New(ConnectionObject, st->connection_type);
+  if (conn == nullptr) return {};
+  conn->c = c;
+  conn->dead = false;
+  conn->interp = interp;
+  conn->notes = nullptr;
+  PyObject_GC_Track(conn);
+  auto* node = static_cast<ConnWrappers*>(apr_palloc(c->pool, sizeof(ConnWrappers)));
+  node->interp = interp;
+  node->object = reinterpret_cast<PyObject*>(conn);  // the list's reference
+  node->next = head;
+  if (head == nullptr) {
+    apr_pool_cleanup_register(c->pool, node, release_wrappers, apr_pool_cleanup_null);
+  } else {
+    // Keep the cleanup's list head current: splice the new node after the head instead.
+    node->next = head->next;
+    head->next = node;
+  }
+  if (head == nullptr) ap_set_module_config(c->conn_config, &python_module, node);
+  return Ref::borrow(reinterpret_cast<PyObject*>(conn));
+}
+
+}  // namespace mp::python

@@ -1,0 +1,316 @@
+// mp_request attributes: request_rec fields, live tables and dispatch state (spec §10.1).
+#include <cstddef>
+#include <string>
+
+#include "cpython/strings.h"
+#include "python/connection_object.h"
+#include "python/request_object.h"
+#include "python/server_object.h"
+#include "python/table_object.h"
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+enum class Kind { kString, kInt, kOffset, kTime, kLatin1 };
+
+struct Field {
+  std::size_t offset;
+  Kind kind;
+  bool allow_none_on_set;
+};
+
+template <typename T>
+T& field_at(request_rec* r, std::size_t offset) {
+  return *reinterpret_cast<T*>(reinterpret_cast<char*>(r) + offset);
+}
+
+PyObject* get_field(PyObject* self, void* closure) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  const auto* f = static_cast<const Field*>(closure);
+  GilAssumed g;
+  switch (f->kind) {
+    case Kind::kString:
+      return cpython::str_or_none(g.gil(), field_at<const char*>(r, f->offset)).release();
+    case Kind::kLatin1:
+      return cpython::latin1_str_or_none(g.gil(), field_at<const char*>(r, f->offset)).release();
+    case Kind::kInt:
+      return PyLong_FromLong(field_at<int>(r, f->offset));
+    case Kind::kOffset:
+      return PyLong_FromLongLong(static_cast<long long>(field_at<apr_off_t>(r, f->offset)));
+    case Kind::kTime:
+      return PyFloat_FromDouble(static_cast<double>(field_at<apr_time_t>(r, f->offset)) /
+                                static_cast<double>(APR_USEC_PER_SEC));
+  }
+  Py_RETURN_NONE;
+}
+
+int set_field(PyObject* self, PyObject* value, void* closure) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return -1;
+  const auto* f = static_cast<const Field*>(closure);
+  if (value == nullptr) {
+    PyErr_SetString(PyExc_AttributeError, "attribute cannot be deleted");
+    return -1;
+  }
+  if (f->kind == Kind::kInt) {
+    long v = PyLong_AsLong(value);
+    if (v == -1 && PyErr_Occurred()) return -1;
+    field_at<int>(r, f->offset) = static_cast<int>(v);
+    return 0;
+  }
+  if (value == Py_None) {
+    if (!f->allow_none_on_set) {
+      PyErr_SetString(PyExc_TypeError, "attribute value must be a string");
+      return -1;
+    }
+    field_at<const char*>(r, f->offset) = nullptr;
+    return 0;
+  }
+  std::string text;
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), value, &text, "attribute value")) return -1;
+  field_at<const char*>(r, f->offset) = apr_pstrmemdup(r->pool, text.data(), text.size());
+  return 0;
+}
+
+#define MP_FIELD(name, kind, none) \
+  Field name##_field { offsetof(request_rec, name), Kind::kind, none }
+
+MP_FIELD(the_request, kString, false);
+MP_FIELD(assbackwards, kInt, false);
+MP_FIELD(proxyreq, kInt, false);
+MP_FIELD(header_only, kInt, false);
+MP_FIELD(protocol, kString, false);
+MP_FIELD(proto_num, kInt, false);
+MP_FIELD(hostname, kString, false);
+MP_FIELD(request_time, kTime, false);
+MP_FIELD(status_line, kString, true);
+MP_FIELD(status, kInt, false);
+MP_FIELD(method, kString, false);
+MP_FIELD(method_number, kInt, false);
+MP_FIELD(sent_bodyct, kOffset, false);
+MP_FIELD(bytes_sent, kOffset, false);
+MP_FIELD(mtime, kTime, false);
+MP_FIELD(chunked, kInt, false);
+MP_FIELD(range, kString, false);
+MP_FIELD(clength, kOffset, false);
+MP_FIELD(remaining, kOffset, false);
+MP_FIELD(read_length, kOffset, false);
+MP_FIELD(read_body, kInt, false);
+MP_FIELD(read_chunked, kInt, false);
+MP_FIELD(expecting_100, kInt, false);
+MP_FIELD(handler, kString, true);
+MP_FIELD(content_encoding, kString, false);
+MP_FIELD(vlist_validator, kString, false);
+MP_FIELD(user, kLatin1, true);
+MP_FIELD(ap_auth_type, kString, true);
+MP_FIELD(no_cache, kInt, false);
+MP_FIELD(no_local_copy, kInt, false);
+MP_FIELD(unparsed_uri, kString, false);
+MP_FIELD(uri, kString, false);
+MP_FIELD(filename, kString, true);
+MP_FIELD(canonical_filename, kString, true);
+MP_FIELD(path_info, kString, true);
+MP_FIELD(args, kString, true);
+MP_FIELD(used_path_info, kInt, false);
+MP_FIELD(eos_sent, kInt, false);
+MP_FIELD(useragent_ip, kString, false);
+#undef MP_FIELD
+
+PyObject* table_attr(PyObject* self, CachedTable RequestObject::*slot,
+                     apr_table_t* request_rec::*source, bool header_values) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  RequestObject* req = as_request(self);
+  CachedTable& cached = req->*slot;
+  apr_table_t* current = r->*source;
+  if (cached.object == nullptr || cached.source != current) {
+    GilAssumed g;
+    Ref view = make_table_view(g.gil(), state_of(self), current, self, &req->dead, header_values);
+    if (!view) return nullptr;
+    Py_XSETREF(cached.object, view.release());
+    cached.source = current;
+  }
+  return Py_NewRef(cached.object);
+}
+
+PyObject* get_headers_in(PyObject* self, void*) {
+  return table_attr(self, &RequestObject::headers_in, &request_rec::headers_in, false);
+}
+PyObject* get_headers_out(PyObject* self, void*) {
+  return table_attr(self, &RequestObject::headers_out, &request_rec::headers_out, true);
+}
+PyObject* get_err_headers_out(PyObject* self, void*) {
+  return table_attr(self, &RequestObject::err_headers_out, &request_rec::err_headers_out, true);
+}
+PyObject* get_subprocess_env(PyObject* self, void*) {
+  return table_attr(self, &RequestObject::subprocess_env, &request_rec::subprocess_env, false);
+}
+PyObject* get_notes(PyObject* self, void*) {
+  return table_attr(self, &RequestObject::notes, &request_rec::notes, false);
+}
+
+PyObject* get_content_type(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  return cpython::str_or_none(g.gil(), r->content_type).release();
+}
+
+int set_content_type(PyObject* self, PyObject* value, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return -1;
+  std::string text;
+  GilAssumed g;
+  if (value == nullptr || !cpython::apache_string(g.gil(), value, &text, "content_type")) {
+    if (value == nullptr) PyErr_SetString(PyExc_AttributeError, "cannot delete content_type");
+    return -1;
+  }
+  ap_set_content_type(r, apr_pstrmemdup(r->pool, text.data(), text.size()));
+  as_request(self)->content_type_set = true;
+  return 0;
+}
+
+PyObject* get_content_type_set(PyObject* self, void*) {
+  return PyLong_FromLong(as_request(self)->content_type_set ? 1 : 0);
+}
+
+PyObject* get_connection(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  RequestObject* req = as_request(self);
+  if (req->connection == nullptr) {
+    GilAssumed g;
+    Ref conn = make_connection(g.gil(), state_of(self), r->connection, req->interp);
+    if (!conn) return nullptr;
+    req->connection = conn.release();
+  }
+  return Py_NewRef(req->connection);
+}
+
+PyObject* get_server(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  return make_server(g.gil(), state_of(self), r->server).release();
+}
+
+PyObject* get_interpreter(PyObject* self, void*) {
+  if (live_request(self) == nullptr) return nullptr;
+  const std::string& name = as_request(self)->interp->name();
+  return PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+}
+
+PyObject* get_phase(PyObject* self, void*) { return Py_NewRef(as_request(self)->phase); }
+PyObject* get_extension(PyObject* self, void*) { return Py_NewRef(as_request(self)->extension); }
+PyObject* get_hlist(PyObject* self, void*) { return Py_NewRef(as_request(self)->hlist); }
+
+PyObject* get_bytes_queued(PyObject* self, void*) {
+  return PyLong_FromLongLong(as_request(self)->bytes_queued);
+}
+
+PyObject* get_allowed(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  return PyLong_FromLongLong(static_cast<long long>(r->allowed));
+}
+
+PyObject* get_useragent_addr(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  return address_tuple(r->useragent_addr).release();
+}
+
+PyObject* get_request_rec(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  return PyCapsule_New(r, "request_rec", nullptr);
+}
+
+PyObject* get_dict(PyObject* self, void*) {
+  RequestObject* req = as_request(self);
+  if (req->dict == nullptr) {
+    req->dict = PyDict_New();
+    if (req->dict == nullptr) return nullptr;
+  }
+  return Py_NewRef(req->dict);
+}
+
+#define MP_RW(name, doc) \
+  { #name, get_field, set_field, doc, &name##_field }
+#define MP_RO(name, doc) \
+  { #name, get_field, nullptr, doc, &name##_field }
+
+PyGetSetDef g_getsets[] = {
+    MP_RO(the_request, "First line of the request"),
+    MP_RW(assbackwards, "HTTP/0.9 request"),
+    MP_RW(proxyreq, "PROXYREQ_* value"),
+    MP_RO(header_only, "HEAD request"),
+    MP_RO(protocol, "Protocol, e.g. HTTP/1.1"),
+    MP_RO(proto_num, "Protocol version, 1.1 = 1001"),
+    MP_RO(hostname, "Host from the request line or Host header"),
+    MP_RO(request_time, "Start of the request, seconds since the epoch"),
+    MP_RW(status_line, "Status line"),
+    MP_RW(status, "HTTP status"),
+    MP_RO(method, "Request method"),
+    MP_RO(method_number, "M_* value"),
+    MP_RO(sent_bodyct, "Whether the body has started"),
+    MP_RO(bytes_sent, "Body bytes sent"),
+    MP_RO(mtime, "Last-modified time"),
+    MP_RW(chunked, "Chunked response"),
+    MP_RO(range, "Range header"),
+    MP_RO(clength, "Content length"),
+    MP_RO(remaining, "Request body bytes remaining"),
+    MP_RO(read_length, "Request body bytes read"),
+    MP_RO(read_body, "REQUEST_* body policy"),
+    MP_RO(read_chunked, "Chunked request body"),
+    MP_RO(expecting_100, "Client expects 100-continue"),
+    MP_RW(handler, "Handler name"),
+    MP_RO(content_encoding, "Content-Encoding"),
+    MP_RO(vlist_validator, "Variant list validator"),
+    MP_RW(user, "Authenticated user (Latin-1)"),
+    MP_RW(ap_auth_type, "Authentication type"),
+    MP_RW(no_cache, "No caching"),
+    MP_RW(no_local_copy, "No local copy"),
+    MP_RO(unparsed_uri, "URI as sent"),
+    MP_RW(uri, "Path part of the URI"),
+    MP_RW(filename, "File name the URI maps to"),
+    MP_RW(canonical_filename, "Canonical file name"),
+    MP_RW(path_info, "Path info"),
+    MP_RW(args, "Query string"),
+    MP_RW(used_path_info, "AP_REQ_* path-info policy"),
+    MP_RO(eos_sent, "End of stream sent"),
+    MP_RO(useragent_ip, "Client IP (after mod_remoteip)"),
+    {"headers_in", get_headers_in, nullptr, "Request headers", nullptr},
+    {"headers_out", get_headers_out, nullptr, "Response headers", nullptr},
+    {"err_headers_out", get_err_headers_out, nullptr, "Response headers kept on errors",
+     nullptr},
+    {"subprocess_env", get_subprocess_env, nullptr, "Environment for subprocesses", nullptr},
+    {"notes", get_notes, nullptr, "Notes shared between modules", nullptr},
+    {"content_type", get_content_type, set_content_type, "Content-Type", nullptr},
+    {"_content_type_set", get_content_type_set, nullptr, nullptr, nullptr},
+    {"connection", get_connection, nullptr, "mp_conn", nullptr},
+    {"server", get_server, nullptr, "mp_server", nullptr},
+    {"interpreter", get_interpreter, nullptr, "Interpreter name", nullptr},
+    {"phase", get_phase, nullptr, "Running phase", nullptr},
+    {"extension", get_extension, nullptr, "Matched handler extension", nullptr},
+    {"hlist", get_hlist, nullptr, "Handler list", nullptr},
+    {"_bytes_queued", get_bytes_queued, nullptr, nullptr, nullptr},
+    {"allowed", get_allowed, nullptr, "Allowed methods bitmask", nullptr},
+    {"useragent_addr", get_useragent_addr, nullptr, "(ip, port) of the client", nullptr},
+    {"_request_rec", get_request_rec, nullptr, nullptr, nullptr},
+    {"__dict__", get_dict, nullptr, nullptr, nullptr},
+};
+#undef MP_RW
+#undef MP_RO
+
+}  // namespace
+
+std::span<PyGetSetDef> request_getsets() { return g_getsets; }
+
+}  // namespace mp::python

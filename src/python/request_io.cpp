@@ -1,0 +1,300 @@
+// mp_request body I/O (write/flush/read/readline/readlines) and configuration accessors.
+#include <http_protocol.h>
+
+#include <string>
+
+#include "apache/log.h"
+#include "apache/module_config.h"
+#include "cpython/strings.h"
+#include "python/request_object.h"
+#include "python/server_object.h"
+#include "python/table_object.h"
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
+  static const char* keywords[] = {"data", "flush", nullptr};
+  PyObject* data = nullptr;
+  int flush = 1;
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|i:write", const_cast<char**>(keywords),
+                                   &data, &flush)) {
+    return nullptr;
+  }
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  cpython::BodyData body;
+  if (!cpython::body_data(g.gil(), data, &body)) return nullptr;
+  as_request(self)->bytes_queued += static_cast<long long>(body.size);
+  int rc = 0;
+  {
+    cpython::DetachScope io(g.gil());
+    if (body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
+    if (rc >= 0 && flush) rc = ap_rflush(r);
+  }
+  if (rc < 0) {
+    PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_flush(PyObject* self, PyObject*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  int rc = 0;
+  {
+    cpython::DetachScope io(g.gil());
+    rc = ap_rflush(r);
+  }
+  if (rc < 0) {
+    PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// Prepares body reading once: chunked bodies are dechunked (mod_python 3.5 answered 411).
+bool start_body(RequestObject* req, request_rec* r) {
+  if (req->body_started) return true;
+  req->body_started = true;
+  if (req->body_buffer == nullptr) req->body_buffer = new std::string();
+  int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
+  if (rc != OK) {
+    req->body_done = true;
+    PyObject* code = PyLong_FromLong(rc);
+    ModuleState* st = state_of(reinterpret_cast<PyObject*>(req));
+    PyErr_SetObject(st->server_return, code);
+    Py_XDECREF(code);
+    return false;
+  }
+  if (!ap_should_client_block(r)) req->body_done = true;
+  return true;
+}
+
+// Appends up to `want` more bytes from the client to the buffer; false on a read error.
+bool fill(RequestObject* req, request_rec* r, std::size_t want) {
+  constexpr std::size_t kChunk = 65536;
+  std::size_t goal = req->body_buffer->size() + want;
+  GilAssumed g;
+  while (!req->body_done && req->body_buffer->size() < goal) {
+    std::size_t step = goal - req->body_buffer->size();
+    if (step > kChunk) step = kChunk;
+    std::size_t old = req->body_buffer->size();
+    req->body_buffer->resize(old + step);
+    long got = 0;
+    {
+      cpython::DetachScope io(g.gil());
+      got = ap_get_client_block(r, req->body_buffer->data() + old, step);
+    }
+    if (got < 0) {
+      req->body_buffer->resize(old);
+      req->body_done = true;
+      PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
+      return false;
+    }
+    req->body_buffer->resize(old + static_cast<std::size_t>(got));
+    if (got == 0) req->body_done = true;
+  }
+  return true;
+}
+
+PyObject* take(RequestObject* req, std::size_t n) {
+  std::string* buf = req->body_buffer;
+  if (n > buf->size()) n = buf->size();
+  PyObject* out = PyBytes_FromStringAndSize(buf->data(), static_cast<Py_ssize_t>(n));
+  if (out != nullptr) buf->erase(0, n);
+  return out;
+}
+
+constexpr std::size_t kUnlimited = static_cast<std::size_t>(-1);
+
+std::size_t size_arg(PyObject* const* args, Py_ssize_t nargs, bool* ok) {
+  *ok = true;
+  if (nargs == 0 || args[0] == Py_None) return kUnlimited;
+  long long n = PyLong_AsLongLong(args[0]);
+  if (n == -1 && PyErr_Occurred()) {
+    *ok = false;
+    return 0;
+  }
+  return n < 0 ? kUnlimited : static_cast<std::size_t>(n);
+}
+
+PyObject* m_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  bool ok = true;
+  std::size_t n = size_arg(args, nargs, &ok);
+  if (!ok) return nullptr;
+  RequestObject* req = as_request(self);
+  if (n == 0) return PyBytes_FromStringAndSize("", 0);
+  if (!start_body(req, r)) return nullptr;
+  if (n == kUnlimited) {
+    while (!req->body_done) {
+      if (!fill(req, r, 65536)) return nullptr;
+    }
+  } else if (req->body_buffer->size() < n && !fill(req, r, n - req->body_buffer->size())) {
+    return nullptr;
+  }
+  return take(req, n);
+}
+
+PyObject* readline_impl(RequestObject* req, request_rec* r, std::size_t limit) {
+  if (!start_body(req, r)) return nullptr;
+  std::size_t scanned = 0;
+  for (;;) {
+    std::string* buf = req->body_buffer;
+    std::size_t nl = buf->find('\n', scanned);
+    if (nl != std::string::npos && nl < limit) return take(req, nl + 1);
+    if (buf->size() >= limit) return take(req, limit);
+    if (req->body_done) return take(req, buf->size());
+    scanned = buf->size();
+    if (!fill(req, r, 8192)) return nullptr;
+  }
+}
+
+PyObject* m_readline(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  bool ok = true;
+  std::size_t n = size_arg(args, nargs, &ok);
+  if (!ok) return nullptr;
+  if (n == 0) return PyBytes_FromStringAndSize("", 0);
+  return readline_impl(as_request(self), r, n);
+}
+
+PyObject* m_readlines(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  bool ok = true;
+  std::size_t hint = size_arg(args, nargs, &ok);
+  if (!ok) return nullptr;
+  Ref lines = Ref::steal(PyList_New(0));
+  if (!lines) return nullptr;
+  std::size_t total = 0;
+  for (;;) {
+    Ref line = Ref::steal(readline_impl(as_request(self), r, kUnlimited));
+    if (!line) return nullptr;
+    Py_ssize_t size = PyBytes_GET_SIZE(line.get());
+    if (size == 0) break;
+    if (PyList_Append(lines.get(), line.get()) < 0) return nullptr;
+    total += static_cast<std::size_t>(size);
+    if (hint != kUnlimited && hint != 0 && total >= hint) break;
+  }
+  return lines.release();
+}
+
+PyObject* m_set_content_length(PyObject* self, PyObject* arg) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  long long n = PyLong_AsLongLong(arg);
+  if (n == -1 && PyErr_Occurred()) return nullptr;
+  if (n < 0) {
+    PyErr_SetString(PyExc_ValueError, "content length must not be negative");
+    return nullptr;
+  }
+  ap_set_content_length(r, static_cast<apr_off_t>(n));
+  Py_RETURN_NONE;
+}
+
+PyObject* m_log_error(PyObject* self, PyObject* args, PyObject* kwargs) {
+  std::string message;
+  int level = APLOG_ERR;
+  if (!parse_log_args(args, kwargs, &message, &level)) return nullptr;
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  apache::log_request(level, 0, r, {}, message);
+  Py_RETURN_NONE;
+}
+
+PyObject* m_get_config(PyObject* self, PyObject*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  apache::ModuleConfig* cfg = apache::dir_config(r);
+  return make_table_view(g.gil(), state_of(self), cfg->directives, self,
+                         &as_request(self)->dead, false)
+      .release();
+}
+
+PyObject* m_get_options(PyObject* self, PyObject*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  return options_table(g.gil(), state_of(self), apache::dir_config(r)->options).release();
+}
+
+PyObject* m_discard_request_body(PyObject* self, PyObject*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  int rc = 0;
+  {
+    cpython::DetachScope io(g.gil());
+    rc = ap_discard_request_body(r);
+  }
+  return PyLong_FromLong(rc);
+}
+
+PyObject* m_send_http_header(PyObject* self, PyObject*) {
+  if (live_request(self) == nullptr) return nullptr;
+  Py_RETURN_NONE;
+}
+
+PyObject* m_document_root(PyObject* self, PyObject*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  return cpython::str_or_none(g.gil(), ap_document_root(r)).release();
+}
+
+PyObject* m_construct_url(PyObject* self, PyObject* arg) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  std::string uri;
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), arg, &uri, "uri")) return nullptr;
+  return cpython::str_or_none(g.gil(), ap_construct_url(r->pool, uri.c_str(), r)).release();
+}
+
+template <typename F>
+PyCFunction cfunc(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
+}  // namespace
+
+std::span<PyMethodDef> request_io_methods() {
+  static PyMethodDef methods[] = {
+      {"write", cfunc(m_write), METH_VARARGS | METH_KEYWORDS,
+       "write(data, flush=1): send body data (str is encoded UTF-8)."},
+      {"flush", m_flush, METH_NOARGS, "Flush buffered output to the client."},
+      {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes of the request body."},
+      {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len]) -> one line as bytes."},
+      {"readlines", cfunc(m_readlines), METH_FASTCALL, "readlines([sizehint]) -> list."},
+      {"set_content_length", m_set_content_length, METH_O, "Set Content-Length."},
+      {"log_error", cfunc(m_log_error), METH_VARARGS | METH_KEYWORDS,
+       "log_error(message, level=APLOG_ERR)."},
+      {"get_config", m_get_config, METH_NOARGS, "Merged mod_python directives (live)."},
+      {"get_options", m_get_options, METH_NOARGS, "PythonOption values."},
+      {"discard_request_body", m_discard_request_body, METH_NOARGS, nullptr},
+      {"send_http_header", m_send_http_header, METH_NOARGS, "No-op (legacy)."},
+  };
+  return methods;
+}
+
+std::span<PyMethodDef> request_misc_methods() {
+  static PyMethodDef methods[] = {
+      {"document_root", m_document_root, METH_NOARGS, "DocumentRoot of the server."},
+      {"construct_url", m_construct_url, METH_O, "Absolute URL for a path on this server."},
+  };
+  return methods;
+}
+
+}  // namespace mp::python

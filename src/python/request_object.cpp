@@ -1,0 +1,168 @@
+// mp_request type: creation, death, GC support and the assembled method table.
+#include "python/request_object.h"
+
+#include <structmember.h>
+
+#include <vector>
+
+namespace mp::python {
+
+using cpython::Ref;
+
+namespace {
+
+void clear_cached(CachedTable* t) {
+  Py_CLEAR(t->object);
+  t->source = nullptr;
+}
+
+int request_traverse(PyObject* self, visitproc visit, void* arg) {
+  RequestObject* req = as_request(self);
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(req->dict);
+  Py_VISIT(req->headers_in.object);
+  Py_VISIT(req->headers_out.object);
+  Py_VISIT(req->err_headers_out.object);
+  Py_VISIT(req->subprocess_env.object);
+  Py_VISIT(req->notes.object);
+  Py_VISIT(req->connection);
+  Py_VISIT(req->phase);
+  Py_VISIT(req->extension);
+  Py_VISIT(req->hlist);
+  return 0;
+}
+
+int request_clear(PyObject* self) {
+  RequestObject* req = as_request(self);
+  Py_CLEAR(req->dict);
+  clear_cached(&req->headers_in);
+  clear_cached(&req->headers_out);
+  clear_cached(&req->err_headers_out);
+  clear_cached(&req->subprocess_env);
+  clear_cached(&req->notes);
+  Py_CLEAR(req->connection);
+  Py_CLEAR(req->phase);
+  Py_CLEAR(req->extension);
+  Py_CLEAR(req->hlist);
+  return 0;
+}
+
+void request_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  request_clear(self);
+  delete as_request(self)->body_buffer;
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+PyObject* request_repr(PyObject* self) {
+  RequestObject* req = as_request(self);
+  if (req->dead || req->r == nullptr) return PyUnicode_FromString("<mp_request (ended)>");
+  return PyUnicode_FromFormat("<mp_request %s %s>", req->r->method ? req->r->method : "?",
+                              req->r->uri ? req->r->uri : "?");
+}
+
+std::vector<PyMethodDef>& all_methods() {
+  static std::vector<PyMethodDef> methods = [] {
+    std::vector<PyMethodDef> out;
+    for (auto& m : request_io_methods()) out.push_back(m);
+    for (auto& m : request_misc_methods()) out.push_back(m);
+    out.push_back({nullptr, nullptr, 0, nullptr});
+    return out;
+  }();
+  return methods;
+}
+
+std::vector<PyGetSetDef>& all_getsets() {
+  static std::vector<PyGetSetDef> getsets = [] {
+    std::vector<PyGetSetDef> out;
+    for (auto& g : request_getsets()) out.push_back(g);
+    out.push_back({nullptr, nullptr, nullptr, nullptr, nullptr});
+    return out;
+  }();
+  return getsets;
+}
+
+PyMemberDef g_members[] = {
+    {"__dictoffset__", T_PYSSIZET, offsetof(RequestObject, dict), READONLY, nullptr},
+    {nullptr, 0, 0, 0, nullptr},
+};
+
+PyType_Slot g_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(request_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(request_traverse)},
+    {Py_tp_clear, reinterpret_cast<void*>(request_clear)},
+    {Py_tp_repr, reinterpret_cast<void*>(request_repr)},
+    {Py_tp_members, g_members},
+    {Py_tp_methods, nullptr},  // filled in by request_type_spec()
+    {Py_tp_getset, nullptr},
+    {0, nullptr},
+};
+
+PyType_Slot* slots() {
+  g_slots[5].pfunc = all_methods().data();
+  g_slots[6].pfunc = all_getsets().data();
+  return g_slots;
+}
+
+}  // namespace
+
+PyType_Spec g_request_spec = {"_apache.mp_request", sizeof(RequestObject), 0,
+                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, slots()};
+
+Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
+                 cpython::Interpreter* interp) {
+  auto* req = PyObject_GC_New(RequestObject, st->request_type);
+  if (req == nullptr) return {};
+  req->r = r;
+  req->dead = false;
+  req->interp = interp;
+  req->dict = nullptr;
+  req->headers_in = {nullptr, nullptr};
+  req->headers_out = {nullptr, nullptr};
+  req->err_headers_out = {nullptr, nullptr};
+  req->subprocess_env = {nullptr, nullptr};
+  req->notes = {nullptr, nullptr};
+  req->connection = nullptr;
+  req->phase = Py_NewRef(Py_None);
+  req->extension = Py_NewRef(Py_None);
+  req->hlist = Py_NewRef(Py_None);
+  req->body_buffer = nullptr;
+  req->body_started = false;
+  req->body_done = false;
+  req->bytes_queued = 0;
+  req->content_type_set = false;
+  PyObject_GC_Track(req);
+  return Ref::steal(reinterpret_cast<PyObject*>(req));
+}
+
+void kill_request(const cpython::Gil& /*gil*/, PyObject* obj) noexcept {
+  RequestObject* req = as_request(obj);
+  req->dead = true;
+  req->r = nullptr;
+  clear_cached(&req->headers_in);
+  clear_cached(&req->headers_out);
+  clear_cached(&req->err_headers_out);
+  clear_cached(&req->subprocess_env);
+  clear_cached(&req->notes);
+  Py_CLEAR(req->connection);
+}
+
+request_rec* live_request(PyObject* self) noexcept {
+  RequestObject* req = as_request(self);
+  if (req->dead || req->r == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "request object used after its request has ended (do not keep req "
+                    "beyond the request)");
+    return nullptr;
+  }
+  return req->r;
+}
+
+bool response_started(const RequestObject* req) noexcept {
+  if (req->bytes_queued > 0) return true;
+  return req->r != nullptr && req->r->sent_bodyct != 0;
+}
+
+}  // namespace mp::python

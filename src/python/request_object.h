@@ -1,0 +1,63 @@
+// mp_request: the Python object handlers receive, a view of one request_rec (spec §10.1).
+#pragma once
+
+#include <Python.h>
+
+#include <span>
+#include <string>
+
+#include "apache/apache.h"
+#include "cpython/interpreter_registry.h"
+#include "cpython/ref.h"
+#include "python/module_state.h"
+
+namespace mp::python {
+
+// Cached live table views; re-created when httpd swaps the underlying table.
+struct CachedTable {
+  PyObject* object;
+  apr_table_t* source;
+};
+
+struct RequestObject {
+  PyObject_HEAD
+  request_rec* r;  // null once the request has ended
+  bool dead;
+  cpython::Interpreter* interp;
+  PyObject* dict;
+  CachedTable headers_in;
+  CachedTable headers_out;
+  CachedTable err_headers_out;
+  CachedTable subprocess_env;
+  CachedTable notes;
+  PyObject* connection;
+  PyObject* phase;      // str or None: the directive of the running phase
+  PyObject* extension;  // matched "| .ext" or None
+  PyObject* hlist;      // handler list object (or None)
+  std::string* body_buffer;  // bytes read from the client not yet returned
+  bool body_started;
+  bool body_done;
+  long long bytes_queued;  // bytes handed to write()/sendfile()
+  bool content_type_set;
+};
+
+inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<RequestObject*>(obj); }
+
+cpython::Ref make_request(const cpython::Gil& gil, ModuleState* st, request_rec* r,
+                          cpython::Interpreter* interp);
+
+// Marks the object dead (its request_rec is gone) and drops cached views. GIL held.
+void kill_request(const cpython::Gil& gil, PyObject* obj) noexcept;
+
+// The request_rec of a live request object, or nullptr with RuntimeError set.
+request_rec* live_request(PyObject* self) noexcept;
+
+// Method and attribute tables contributed by the files that implement them.
+std::span<PyMethodDef> request_io_methods();
+std::span<PyMethodDef> request_misc_methods();
+std::span<PyGetSetDef> request_getsets();
+
+// Response started (headers sent or body bytes queued): no error page may follow.
+bool response_started(const RequestObject* req) noexcept;
+
+}  // namespace mp::python

@@ -1,0 +1,464 @@
+// mp_table implementation: mapping protocol, dict-style methods and comparisons.
+#include "python/table_object.h"
+
+#include <strings.h>
+
+#include <string>
+
+#include "cpython/strings.h"
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+TableObject* as_table(PyObject* self) { return reinterpret_cast<TableObject*>(self); }
+
+apr_table_t* checked(PyObject* self) {
+  TableObject* t = as_table(self);
+  if (t->owner_dead != nullptr && *t->owner_dead) {
+    PyErr_SetString(PyExc_RuntimeError,
+                    "table used after the request or connection it belongs to has ended");
+    return nullptr;
+  }
+  return t->table;
+}
+
+const apr_table_entry_t* entries(apr_table_t* t, int* count) {
+  const apr_array_header_t* arr = apr_table_elts(t);
+  *count = arr->nelts;
+  return reinterpret_cast<const apr_table_entry_t*>(arr->elts);
+}
+
+Ref to_py(const char* s) {
+  GilAssumed g;
+  return cpython::str_or_none(g.gil(), s);
+}
+
+bool key_text(PyObject* self, PyObject* key, std::string* out) {
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), key, out, "table key")) return false;
+  if (as_table(self)->header_values &&
+      out->find_first_of("\r\n:") != std::string::npos) {
+    PyErr_SetString(PyExc_ValueError, "header name must not contain CR, LF or ':'");
+    return false;
+  }
+  return true;
+}
+
+bool value_text(PyObject* self, PyObject* value, std::string* out) {
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), value, out, "table value")) return false;
+  if (as_table(self)->header_values && out->find_first_of("\r\n") != std::string::npos) {
+    PyErr_SetString(PyExc_ValueError, "header value must not contain CR or LF");
+    return false;
+  }
+  return true;
+}
+
+// Values of `key`: nullptr with KeyError unset when absent.
+Ref lookup(apr_table_t* t, const char* key, bool want_list_if_many) {
+  int n = 0;
+  const apr_table_entry_t* e = entries(t, &n);
+  Ref first;
+  Ref list;
+  for (int i = 0; i < n; ++i) {
+    if (e[i].key == nullptr || strcasecmp(e[i].key, key) != 0) continue;
+    Ref value = to_py(e[i].val);
+    if (!value) return {};
+    if (!first) {
+      first = value;
+      if (!want_list_if_many) return first;
+    } else {
+      if (!list) {
+        list = Ref::steal(PyList_New(0));
+        if (!list || PyList_Append(list.get(), first.get()) < 0) return {};
+      }
+      if (PyList_Append(list.get(), value.get()) < 0) return {};
+    }
+  }
+  return list ? list : first;
+}
+
+Py_ssize_t table_len(PyObject* self) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return -1;
+  return apr_table_elts(t)->nelts;
+}
+
+PyObject* table_subscript(PyObject* self, PyObject* key) {
+  apr_table_t* t = checked(self);
+  std::string k;
+  if (t == nullptr || !key_text(self, key, &k)) return nullptr;
+  Ref found = lookup(t, k.c_str(), true);
+  if (!found && !PyErr_Occurred()) PyErr_SetObject(PyExc_KeyError, key);
+  return found.release();
+}
+
+int table_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
+  apr_table_t* t = checked(self);
+  std::string k;
+  if (t == nullptr || !key_text(self, key, &k)) return -1;
+  if (value == nullptr) {
+    if (apr_table_get(t, k.c_str()) == nullptr) {
+      PyErr_SetObject(PyExc_KeyError, key);
+      return -1;
+    }
+    apr_table_unset(t, k.c_str());
+    return 0;
+  }
+  std::string v;
+  if (!value_text(self, value, &v)) return -1;
+  apr_table_set(t, k.c_str(), v.c_str());
+  return 0;
+}
+
+int table_contains(PyObject* self, PyObject* key) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return -1;
+  std::string k;
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), key, &k, "table key")) {
+    PyErr_Clear();
+    return 0;
+  }
+  return apr_table_get(t, k.c_str()) != nullptr ? 1 : 0;
+}
+
+enum class Part { kKeys, kValues, kItems };
+
+PyObject* collect(PyObject* self, Part part) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return nullptr;
+  int n = 0;
+  const apr_table_entry_t* e = entries(t, &n);
+  Ref list = Ref::steal(PyList_New(0));
+  if (!list) return nullptr;
+  for (int i = 0; i < n; ++i) {
+    if (e[i].key == nullptr) continue;
+    Ref item;
+    if (part == Part::kKeys) {
+      item = to_py(e[i].key);
+    } else if (part == Part::kValues) {
+      item = to_py(e[i].val);
+    } else {
+      Ref k = to_py(e[i].key);
+      Ref v = to_py(e[i].val);
+      if (k && v) item = Ref::steal(PyTuple_Pack(2, k.get(), v.get()));
+    }
+    if (!item || PyList_Append(list.get(), item.get()) < 0) return nullptr;
+  }
+  return list.release();
+}
+
+PyObject* m_keys(PyObject* self, PyObject*) { return collect(self, Part::kKeys); }
+PyObject* m_values(PyObject* self, PyObject*) { return collect(self, Part::kValues); }
+PyObject* m_items(PyObject* self, PyObject*) { return collect(self, Part::kItems); }
+
+PyObject* iterate(PyObject* self, Part part) {
+  Ref list = Ref::steal(collect(self, part));
+  if (!list) return nullptr;
+  return PyObject_GetIter(list.get());
+}
+PyObject* table_iter(PyObject* self) { return iterate(self, Part::kKeys); }
+PyObject* m_iterkeys(PyObject* self, PyObject*) { return iterate(self, Part::kKeys); }
+PyObject* m_itervalues(PyObject* self, PyObject*) { return iterate(self, Part::kValues); }
+PyObject* m_iteritems(PyObject* self, PyObject*) { return iterate(self, Part::kItems); }
+
+PyObject* m_get(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 1 || nargs > 2) {
+    PyErr_SetString(PyExc_TypeError, "get() takes 1 or 2 arguments");
+    return nullptr;
+  }
+  apr_table_t* t = checked(self);
+  std::string k;
+  if (t == nullptr || !key_text(self, args[0], &k)) return nullptr;
+  Ref found = lookup(t, k.c_str(), false);
+  if (found) return found.release();
+  if (PyErr_Occurred()) return nullptr;
+  PyObject* fallback = nargs == 2 ? args[1] : Py_None;
+  return Py_NewRef(fallback);
+}
+
+PyObject* m_add(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs != 2) {
+    PyErr_SetString(PyExc_TypeError, "add() takes exactly 2 arguments");
+    return nullptr;
+  }
+  apr_table_t* t = checked(self);
+  std::string k;
+  std::string v;
+  if (t == nullptr || !key_text(self, args[0], &k) || !value_text(self, args[1], &v)) {
+    return nullptr;
+  }
+  apr_table_add(t, k.c_str(), v.c_str());
+  Py_RETURN_NONE;
+}
+
+PyObject* m_setdefault(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  if (nargs < 1 || nargs > 2) {
+    PyErr_SetString(PyExc_TypeError, "setdefault() takes 1 or 2 arguments");
+    return nullptr;
+  }
+  apr_table_t* t = checked(self);
+  std::string k;
+  if (t == nullptr || !key_text(self, args[0], &k)) return nullptr;
+  Ref found = lookup(t, k.c_str(), false);
+  if (found) return found.release();
+  if (PyErr_Occurred()) return nullptr;
+  PyObject* value = nargs == 2 ? args[1] : nullptr;
+  Ref empty;
+  if (value == nullptr) {
+    empty = Ref::steal(PyUnicode_FromString(""));
+    value = empty.get();
+  }
+  std::string v;
+  if (!value_text(self, value, &v)) return nullptr;
+  apr_table_set(t, k.c_str(), v.c_str());
+  return Py_NewRef(value);
+}
+
+PyObject* m_has_key(PyObject* self, PyObject* key) {
+  int r = table_contains(self, key);
+  if (r < 0) return nullptr;
+  return PyBool_FromLong(r);
+}
+
+PyObject* m_clear(PyObject* self, PyObject*) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return nullptr;
+  apr_table_clear(t);
+  Py_RETURN_NONE;
+}
+
+PyObject* m_popitem(PyObject* self, PyObject*) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return nullptr;
+  int n = 0;
+  const apr_table_entry_t* e = entries(t, &n);
+  for (int i = n - 1; i >= 0; --i) {
+    if (e[i].key == nullptr) continue;
+    Ref k = to_py(e[i].key);
+    Ref v = to_py(e[i].val);
+    if (!k || !v) return nullptr;
+    std::string key(e[i].key);
+    apr_table_unset(t, key.c_str());
+    return PyTuple_Pack(2, k.get(), v.get());
+  }
+  PyErr_SetString(PyExc_KeyError, "popitem(): table is empty");
+  return nullptr;
+}
+
+// Adds every pair of a mapping or sequence of pairs; `replace` sets instead of adding.
+bool merge_from(PyObject* self, PyObject* source, bool replace, bool stringify) {
+  Ref items;
+  if (PyDict_Check(source)) {
+    items = Ref::steal(PyDict_Items(source));
+  } else if (PyObject_HasAttrString(source, "items")) {
+    items = Ref::steal(PyObject_CallMethod(source, "items", nullptr));
+  } else {
+    items = Ref::borrow(source);
+  }
+  if (!items) return false;
+  Ref iter = Ref::steal(PyObject_GetIter(items.get()));
+  if (!iter) return false;
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return false;
+  while (Ref pair = Ref::steal(PyIter_Next(iter.get()))) {
+    Ref seq = Ref::steal(PySequence_Tuple(pair.get()));
+    if (!seq || PyTuple_GET_SIZE(seq.get()) != 2) {
+      if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "table items must be pairs");
+      return false;
+    }
+    PyObject* value = PyTuple_GET_ITEM(seq.get(), 1);
+    Ref as_str;
+    if (stringify && !PyUnicode_Check(value) && !PyBytes_Check(value)) {
+      as_str = Ref::steal(PyObject_Str(value));
+      if (!as_str) return false;
+      value = as_str.get();
+    }
+    std::string k;
+    std::string v;
+    if (!key_text(self, PyTuple_GET_ITEM(seq.get(), 0), &k) || !value_text(self, value, &v)) {
+      return false;
+    }
+    if (replace) {
+      apr_table_set(t, k.c_str(), v.c_str());
+    } else {
+      apr_table_add(t, k.c_str(), v.c_str());
+    }
+  }
+  return !PyErr_Occurred();
+}
+
+PyObject* m_update(PyObject* self, PyObject* source) {
+  if (!merge_from(self, source, true, false)) return nullptr;
+  Py_RETURN_NONE;
+}
+
+PyObject* m_copy(PyObject* self, PyObject*) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return nullptr;
+  GilAssumed g;
+  Ref copy = make_standalone_table(g.gil(), state_of(self));
+  if (!copy) return nullptr;
+  TableObject* c = as_table(copy.get());
+  c->table = apr_table_copy(c->own_pool, t);
+  return copy.release();
+}
+
+PyObject* as_dict(PyObject* self) {
+  Ref items = Ref::steal(collect(self, Part::kItems));
+  if (!items) return nullptr;
+  Ref dict = Ref::steal(PyDict_New());
+  if (!dict) return nullptr;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
+    PyObject* pair = PyList_GET_ITEM(items.get(), i);
+    Ref lowered = Ref::steal(PyObject_CallMethod(PyTuple_GET_ITEM(pair, 0), "lower", nullptr));
+    if (!lowered || PyDict_SetItem(dict.get(), lowered.get(), PyTuple_GET_ITEM(pair, 1)) < 0) {
+      return nullptr;
+    }
+  }
+  return dict.release();
+}
+
+PyObject* table_richcompare(PyObject* self, PyObject* other, int op) {
+  if (op != Py_EQ && op != Py_NE) Py_RETURN_NOTIMPLEMENTED;
+  Ref mine = Ref::steal(as_dict(self));
+  if (!mine) return nullptr;
+  Ref theirs;
+  if (PyObject_TypeCheck(other, Py_TYPE(self))) {
+    theirs = Ref::steal(as_dict(other));
+  } else if (PyDict_Check(other)) {
+    theirs = Ref::borrow(other);
+  } else {
+    Py_RETURN_NOTIMPLEMENTED;
+  }
+  if (!theirs) return nullptr;
+  return PyObject_RichCompare(mine.get(), theirs.get(), op);
+}
+
+PyObject* table_repr(PyObject* self) {
+  Ref d = Ref::steal(as_dict(self));
+  if (!d) return nullptr;
+  return PyUnicode_FromFormat("mp_table(%R)", d.get());
+}
+
+PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
+  PyObject* source = nullptr;
+  if (!PyArg_ParseTuple(args, "|O:table", &source)) return nullptr;
+  GilAssumed g;
+  ModuleState* st = state_of_type(type);
+  if (st == nullptr) return nullptr;
+  Ref table = make_standalone_table(g.gil(), st);
+  if (!table) return nullptr;
+  if (source != nullptr && !merge_from(table.get(), source, false, true)) return nullptr;
+  if (kwargs != nullptr && !merge_from(table.get(), kwargs, false, true)) return nullptr;
+  return table.release();
+}
+
+void table_dealloc(PyObject* self) {
+  TableObject* t = as_table(self);
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  Py_CLEAR(t->owner);
+  if (t->own_pool != nullptr) apr_pool_destroy(t->own_pool);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+int table_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(as_table(self)->owner);
+  return 0;
+}
+
+PyMethodDef g_methods[] = {
+    {"keys", m_keys, METH_NOARGS, "List of keys (duplicates included)."},
+    {"values", m_values, METH_NOARGS, "List of values."},
+    {"items", m_items, METH_NOARGS, "List of (key, value) pairs."},
+    {"iterkeys", m_iterkeys, METH_NOARGS, nullptr},
+    {"itervalues", m_itervalues, METH_NOARGS, nullptr},
+    {"iteritems", m_iteritems, METH_NOARGS, nullptr},
+    {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_get)), METH_FASTCALL,
+     "First value of key, or default."},
+    {"add", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_add)), METH_FASTCALL,
+     "Append a value (keeps existing ones)."},
+    {"setdefault", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_setdefault)),
+     METH_FASTCALL, nullptr},
+    {"has_key", m_has_key, METH_O, nullptr},
+    {"clear", m_clear, METH_NOARGS, nullptr},
+    {"popitem", m_popitem, METH_NOARGS, nullptr},
+    {"update", m_update, METH_O, nullptr},
+    {"copy", m_copy, METH_NOARGS, "A standalone copy."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyType_Slot g_slots[] = {
+    {Py_tp_new, reinterpret_cast<void*>(table_new)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(table_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(table_traverse)},
+    {Py_tp_iter, reinterpret_cast<void*>(table_iter)},
+    {Py_tp_richcompare, reinterpret_cast<void*>(table_richcompare)},
+    {Py_tp_repr, reinterpret_cast<void*>(table_repr)},
+    {Py_tp_hash, reinterpret_cast<void*>(PyObject_HashNotImplemented)},
+    {Py_tp_methods, g_methods},
+    {Py_mp_length, reinterpret_cast<void*>(table_len)},
+    {Py_mp_subscript, reinterpret_cast<void*>(table_subscript)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(table_ass_subscript)},
+    {Py_sq_contains, reinterpret_cast<void*>(table_contains)},
+    {0, nullptr},
+};
+
+}  // namespace
+
+PyType_Spec g_table_spec = {"_apache.table", sizeof(TableObject), 0,
+                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
+                            g_slots};
+
+Ref make_table_view(const cpython::Gil& /*gil*/, ModuleState* st, apr_table_t* table,
+                    PyObject* owner, const bool* owner_dead, bool header_values) {
+  auto* obj = PyObject_GC_New(TableObject, st->table_type);
+  if (obj == nullptr) return {};
+  obj->table = table;
+  obj->own_pool = nullptr;
+  obj->owner = Py_XNewRef(owner);
+  obj->owner_dead = owner_dead;
+  obj->header_values = header_values;
+  PyObject_GC_Track(obj);
+  return Ref::steal(reinterpret_cast<PyObject*>(obj));
+}
+
+Ref make_standalone_table(const cpython::Gil& /*gil*/, ModuleState* st) {
+  apr_pool_t* pool = nullptr;
+  if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) {
+    PyErr_NoMemory();
+    return {};
+  }
+  auto* obj = PyObject_GC_New(TableObject, st->table_type);
+  if (obj == nullptr) {
+    apr_pool_destroy(pool);
+    return {};
+  }
+  obj->table = apr_table_make(pool, 8);
+  obj->own_pool = pool;
+  obj->owner = nullptr;
+  obj->owner_dead = nullptr;
+  obj->header_values = false;
+  PyObject_GC_Track(obj);
+  return Ref::steal(reinterpret_cast<PyObject*>(obj));
+}
+
+apr_table_t* live_table(PyObject* obj) {
+  ModuleState* st = state_of(obj);
+  if (st == nullptr || !PyObject_TypeCheck(obj, st->table_type)) {
+    PyErr_Clear();
+    PyErr_SetString(PyExc_TypeError, "an mp_table is required");
+    return nullptr;
+  }
+  return checked(obj);
+}
+
+}  // namespace mp::python

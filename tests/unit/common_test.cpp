@@ -1,0 +1,86 @@
+// Unit tests of the pure helpers: handler specs, directive arguments, extensions, phases.
+#include <gtest/gtest.h>
+
+#include "common/handler_spec.h"
+#include "common/path_util.h"
+#include "common/phase.h"
+
+namespace mp {
+namespace {
+
+TEST(HandlerSpec, ModuleOnly) {
+  HandlerSpec spec;
+  ASSERT_TRUE(parse_handler_spec("mymod", &spec));
+  EXPECT_EQ(spec.module, "mymod");
+  EXPECT_EQ(spec.object, "");
+}
+
+TEST(HandlerSpec, DottedModuleAndObject) {
+  HandlerSpec spec;
+  ASSERT_TRUE(parse_handler_spec("pkg.mod::Class.method", &spec));
+  EXPECT_EQ(spec.module, "pkg.mod");
+  EXPECT_EQ(spec.object, "Class.method");
+}
+
+TEST(HandlerSpec, RejectsMalformed) {
+  HandlerSpec spec;
+  EXPECT_FALSE(parse_handler_spec("", &spec));
+  EXPECT_FALSE(parse_handler_spec("::handler", &spec));
+  EXPECT_FALSE(parse_handler_spec("mod::", &spec));
+  EXPECT_FALSE(parse_handler_spec("a..b", &spec));
+  EXPECT_FALSE(parse_handler_spec("1abc", &spec));
+  EXPECT_FALSE(parse_handler_spec("/srv/app/handler.py", &spec));
+  EXPECT_FALSE(parse_handler_spec("mod::a b", &spec));
+}
+
+TEST(HandlerDirective, SeveralHandlersAndExtensions) {
+  HandlerDirectiveArgs args;
+  EXPECT_EQ(parse_handler_directive("a b::c | .py .psp", &args), "");
+  ASSERT_EQ(args.handlers.size(), 2u);
+  EXPECT_EQ(args.handlers[1], "b::c");
+  ASSERT_EQ(args.extensions.size(), 2u);
+  EXPECT_EQ(args.extensions[0], ".py");
+}
+
+TEST(HandlerDirective, Errors) {
+  HandlerDirectiveArgs a;
+  EXPECT_NE(parse_handler_directive("", &a), "");
+  HandlerDirectiveArgs b;
+  EXPECT_NE(parse_handler_directive("mod |", &b), "");
+  HandlerDirectiveArgs c;
+  EXPECT_NE(parse_handler_directive("mod | py", &c), "");
+  HandlerDirectiveArgs d;
+  EXPECT_NE(parse_handler_directive("mod | .a | .b", &d), "");
+  HandlerDirectiveArgs e;
+  EXPECT_NE(parse_handler_directive("bad/name", &e), "");
+}
+
+TEST(FilenameExtension, FirstDotOfBasename) {
+  EXPECT_EQ(filename_extension("/srv/a.tar.gz"), ".tar.gz");
+  EXPECT_EQ(filename_extension("/srv.d/file"), "");
+  EXPECT_EQ(filename_extension("page.py"), ".py");
+  EXPECT_EQ(filename_extension(""), "");
+}
+
+TEST(Phase, LookupAndContinueRules) {
+  EXPECT_EQ(phase_from_directive("pythonhandler"), Phase::kHandler);
+  EXPECT_FALSE(phase_from_directive("PythonNothing").has_value());
+  EXPECT_EQ(phase_info(Phase::kAuthen).default_object, "authenhandler");
+  EXPECT_TRUE(should_continue(Phase::kHandler, kResultOk));
+  EXPECT_FALSE(should_continue(Phase::kHandler, kResultDeclined));
+  EXPECT_TRUE(should_continue(Phase::kTrans, kResultDeclined));
+  EXPECT_FALSE(should_continue(Phase::kTrans, kResultOk));
+  EXPECT_TRUE(should_continue(Phase::kFixup, kResultDeclined));
+  EXPECT_FALSE(should_continue(Phase::kFixup, 403));
+  EXPECT_FALSE(phase_info(Phase::kTrans).accepts_extensions);
+}
+
+TEST(PathUtil, Slashes) {
+  EXPECT_EQ(with_trailing_slash("/a"), "/a/");
+  EXPECT_EQ(with_trailing_slash("/a/"), "/a/");
+  EXPECT_EQ(parent_directory("/a/b.py"), "/a/");
+  EXPECT_EQ(parent_directory("b.py"), "");
+}
+
+}  // namespace
+}  // namespace mp
