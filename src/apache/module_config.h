@@ -36,9 +36,9 @@ struct ModuleConfig {
   Tristate autoreload;
   Tristate interp_per_directory;
   Tristate interp_per_directive;
-  Tristate optimize;  // server only
-  const char* interpreter;  // PythonInterpreter
-  const char* python_path;  // PythonPath expression
+  Tristate optimize;            // server only
+  const char* interpreter;      // PythonInterpreter
+  const char* python_path;      // PythonPath expression
   const char* python_path_dir;  // directory of the section that set python_path
 };
 static_assert(std::is_trivially_destructible_v<ModuleConfig>);

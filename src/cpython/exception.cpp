@@ -64,10 +64,9 @@ std::vector<std::string> format_exception(const Gil& gil, const FetchedException
   Ref module = Ref::steal(PyImport_ImportModule("traceback"));
   Ref formatted;
   if (module) {
-    formatted = Ref::steal(PyObject_CallMethod(module.get(), "format_exception", "OOO",
-                                               exc.type.get(),
-                                               exc.value ? exc.value.get() : Py_None,
-                                               exc.traceback ? exc.traceback.get() : Py_None));
+    formatted = Ref::steal(PyObject_CallMethod(
+        module.get(), "format_exception", "OOO", exc.type.get(),
+        exc.value ? exc.value.get() : Py_None, exc.traceback ? exc.traceback.get() : Py_None));
   }
   if (!formatted || !PyList_Check(formatted.get())) {
     PyErr_Clear();

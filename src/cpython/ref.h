@@ -19,8 +19,15 @@ class Ref {
   }
   Ref(const Ref& other) noexcept : p_(other.p_) { Py_XINCREF(p_); }
   Ref(Ref&& other) noexcept : p_(std::exchange(other.p_, nullptr)) {}
-  Ref& operator=(Ref other) noexcept {
-    std::swap(p_, other.p_);
+  Ref& operator=(const Ref& other) noexcept {
+    if (this != &other) {
+      Py_XINCREF(other.p_);
+      Py_XSETREF(p_, other.p_);
+    }
+    return *this;
+  }
+  Ref& operator=(Ref&& other) noexcept {
+    if (this != &other) Py_XSETREF(p_, std::exchange(other.p_, nullptr));
     return *this;
   }
   ~Ref() { Py_XDECREF(p_); }

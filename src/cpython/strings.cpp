@@ -6,8 +6,8 @@
 namespace mp::cpython {
 
 Ref str_from_bytes(const Gil& /*gil*/, std::string_view bytes) noexcept {
-  return Ref::steal(PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()),
-                                         "surrogateescape"));
+  return Ref::steal(
+      PyUnicode_DecodeUTF8(bytes.data(), static_cast<Py_ssize_t>(bytes.size()), "surrogateescape"));
 }
 
 Ref str_or_none(const Gil& gil, const char* cstr) noexcept {
@@ -31,8 +31,7 @@ bool reject_nul(std::string_view value, const char* what) noexcept {
 
 }  // namespace
 
-bool apache_string(const Gil& /*gil*/, PyObject* obj, std::string* out,
-                   const char* what) noexcept {
+bool apache_string(const Gil& /*gil*/, PyObject* obj, std::string* out, const char* what) noexcept {
   try {
     if (PyBytes_Check(obj)) {
       out->assign(PyBytes_AS_STRING(obj), static_cast<size_t>(PyBytes_GET_SIZE(obj)));

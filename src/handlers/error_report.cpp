@@ -1,10 +1,6 @@
 // Handler error reporting: traceback to the error log, PythonDebug page, truncated responses.
 #include "handlers/error_report.h"
 
-#include <apr_buckets.h>
-#include <http_protocol.h>
-#include <util_filter.h>
-
 #include <string>
 #include <vector>
 
@@ -20,12 +16,23 @@ std::string html_escape(std::string_view text) {
   out.reserve(text.size() + 16);
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#x27;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      case '\'':
+        out += "&#x27;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -40,8 +47,8 @@ std::string prefix_of(const ErrorContext& ctx) {
 
 void log_traceback(const ErrorContext& ctx, const std::vector<std::string>& lines) {
   std::string prefix = prefix_of(ctx);
-  std::string head = prefix + ": exception in interpreter '" + ctx.interp->name() +
-                     "' for URI '" + (ctx.r->uri != nullptr ? ctx.r->uri : "") + "'";
+  std::string head = prefix + ": exception in interpreter '" + ctx.interp->name() + "' for URI '" +
+                     (ctx.r->uri != nullptr ? ctx.r->uri : "") + "'";
   apache::log_request(APLOG_ERR, 0, ctx.r, ctx.log_id, head);
   for (const auto& line : lines) {
     apache::log_request(APLOG_ERR, 0, ctx.r, ctx.log_id, prefix + ": " + line);
@@ -59,8 +66,8 @@ std::string debug_text(const ErrorContext& ctx, const std::vector<std::string>& 
 void truncate_response(request_rec* r) {
   r->connection->keepalive = AP_CONN_CLOSE;
   apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-  apr_bucket* e = ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r->pool,
-                                         r->connection->bucket_alloc);
+  apr_bucket* e =
+      ap_bucket_error_create(HTTP_BAD_GATEWAY, nullptr, r->pool, r->connection->bucket_alloc);
   APR_BRIGADE_INSERT_TAIL(bb, e);
   ap_pass_brigade(r->output_filters, bb);
   apr_brigade_cleanup(bb);

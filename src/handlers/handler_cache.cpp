@@ -31,7 +31,8 @@ bool ensure_on_sys_path(const char* dir) {
   if (path == nullptr || !PyList_Check(path)) return true;
   std::string_view d(dir);
   if (d.size() > 1 && d.back() == '/') d.remove_suffix(1);
-  Ref entry = Ref::steal(PyUnicode_DecodeFSDefaultAndSize(d.data(), static_cast<Py_ssize_t>(d.size())));
+  Ref entry =
+      Ref::steal(PyUnicode_DecodeFSDefaultAndSize(d.data(), static_cast<Py_ssize_t>(d.size())));
   if (!entry) return false;
   int present = PySequence_Contains(path, entry.get());
   if (present != 0) return present > 0;
@@ -85,8 +86,7 @@ std::unique_ptr<cpython::InterpreterExtension> create_interpreter_data(cpython::
   if (!python::prepare_interpreter(interp, gil, data.get())) return nullptr;
   for (std::size_t i = 0; i < kPhaseCount; ++i) {
     std::string_view name = phase_info(static_cast<Phase>(i)).directive;
-    PyObject* str =
-        PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
+    PyObject* str = PyUnicode_FromStringAndSize(name.data(), static_cast<Py_ssize_t>(name.size()));
     if (str == nullptr) return nullptr;
     PyUnicode_InternInPlace(&str);
     data->phase_names[i] = Ref::steal(str);

@@ -17,7 +17,7 @@ namespace mp::handlers {
 
 struct ResolvedHandler {
   cpython::Ref module;
-  cpython::Ref callable;  // the final object when it needs no per-request instantiation
+  cpython::Ref callable;          // the final object when it needs no per-request instantiation
   std::vector<std::string> path;  // dotted object path (used when needs_instance)
   bool needs_instance = false;    // a class on the path is instantiated with the argument
   bool missing = false;           // silent entry whose object does not exist

@@ -86,89 +86,109 @@ struct PhaseRun {
   std::string_view extension;
 };
 
+// The interpreter, GIL and request object the loop currently works with.
+struct Attached {
+  std::optional<cpython::AttachScope> scope;
+  cpython::Interpreter* interp = nullptr;
+  PyObject* req = nullptr;
+};
+
+// Switches `att` to the interpreter named `name`; false (result set) when that fails.
+bool attach_to(const PhaseRun& run, const std::string& name, Attached* att, int* result) {
+  if (att->interp != nullptr && att->interp->name() == name) return true;
+  if (att->req != nullptr) Py_XSETREF(python::as_request(att->req)->phase, Py_NewRef(Py_None));
+  att->scope.reset();
+  att->req = nullptr;
+  std::string error;
+  att->interp = cpython::InterpreterRegistry::instance().get(name, &error);
+  if (att->interp == nullptr) {
+    apache::log_request(APLOG_ERR, 0, run.r, "MP0001", error);
+    *result = HTTP_INTERNAL_SERVER_ERROR;
+    return false;
+  }
+  att->scope.emplace(*att->interp);
+  att->req = request_object(att->scope->gil(), run.r, *att->interp);
+  if (att->req == nullptr) {
+    for (const auto& line : cpython::format_current_exception(att->scope->gil())) {
+      apache::log_request(APLOG_ERR, 0, run.r, "MP0200", line);
+    }
+    *result = HTTP_INTERNAL_SERVER_ERROR;
+    return false;
+  }
+  return true;
+}
+
+void set_dispatch_state(const cpython::Gil& gil, const PhaseRun& run, HandlerInterpreterData& data,
+                        PyObject* req) {
+  auto* req_obj = python::as_request(req);
+  Py_XSETREF(req_obj->phase, Py_NewRef(data.phase_names[phase_index(run.phase)].get()));
+  if (!run.extension.empty()) {
+    Py_XSETREF(req_obj->extension, cpython::str_from_bytes(gil, run.extension).release());
+  }
+}
+
+enum class Step { kContinue, kStop, kSkipped };
+
+// Runs one handler entry; sets *result and says whether the loop may go on.
+Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, int* result) {
+  const cpython::Gil& gil = att.scope->gil();
+  HandlerInterpreterData& data = *handler_data(*att.interp);
+  bool debug = apache::is_on(run.cfg->debug, false);
+  set_dispatch_state(gil, run, data, att.req);
+  ErrorContext ctx{run.r,         att.req,  att.interp, phase_info(run.phase).directive,
+                   entry.handler, "MP0100", debug};
+  if (!apply_python_path(gil, data, run.cfg->python_path)) {
+    *result = report_handler_exception(gil, ctx);
+    return Step::kStop;
+  }
+  ResolveOptions options{apache::is_on(run.cfg->autoreload, true), debug, run.cfg->python_path};
+  ResolveError resolve_error = ResolveError::kNone;
+  const ResolvedHandler* handler =
+      resolve_handler(gil, data, run.phase, entry, options, &resolve_error);
+  if (handler == nullptr) {
+    ctx.log_id = resolve_error == ResolveError::kMissingObject ? "MP0103" : "MP0102";
+    *result = report_handler_exception(gil, ctx);
+    return Step::kStop;
+  }
+  if (handler->missing) return Step::kSkipped;  // PythonHandlerModule: silently skipped
+  Ref callable = callable_for(gil, *handler, att.req);
+  Ref returned = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), att.req)) : Ref();
+  int code = HTTP_INTERNAL_SERVER_ERROR;
+  Outcome outcome = interpret(returned.get(), data.state, run.r, &code);
+  if (outcome == Outcome::kException) {
+    *result = report_handler_exception(gil, ctx);
+    return Step::kStop;
+  }
+  if (outcome == Outcome::kNonInt) {
+    PyObject* bad = returned ? returned.get() : Py_None;
+    PyErr_Format(PyExc_TypeError,
+                 "Handler has returned result or raised SERVER_RETURN exception with "
+                 "argument having non integer type. Type of value returned was %.100s, "
+                 "whereas int was expected.",
+                 Py_TYPE(bad)->tp_name);
+    ctx.log_id = "MP0101";
+    *result = report_handler_exception(gil, ctx);
+    return Step::kStop;
+  }
+  *result = (run.phase == Phase::kHandler && code == HTTP_OK) ? OK : code;
+  return should_continue(run.phase, *result) ? Step::kContinue : Step::kStop;
+}
+
 int run_entries(const PhaseRun& run) {
   const auto* entries = reinterpret_cast<const HandlerEntry*>(run.list->elts);
-  bool debug = apache::is_on(run.cfg->debug, false);
-  ResolveOptions options{apache::is_on(run.cfg->autoreload, true), debug, run.cfg->python_path};
-  auto& registry = cpython::InterpreterRegistry::instance();
-
-  std::optional<cpython::AttachScope> attach;
-  cpython::Interpreter* current = nullptr;
-  PyObject* req = nullptr;
+  Attached att;
   int result = DECLINED;
   bool any_ran = false;
-
   for (int i = 0; i < run.list->nelts; ++i) {
     const HandlerEntry& entry = entries[i];
-    std::string name = interpreter_name(run.r, run.cfg, &entry);
-    if (current == nullptr || current->name() != name) {
-      attach.reset();
-      std::string error;
-      current = registry.get(name, &error);
-      if (current == nullptr) {
-        apache::log_request(APLOG_ERR, 0, run.r, "MP0001", error);
-        return HTTP_INTERNAL_SERVER_ERROR;
-      }
-      attach.emplace(*current);
-      req = request_object(attach->gil(), run.r, *current);
-      if (req == nullptr) {
-        cpython::format_current_exception(attach->gil());
-        return HTTP_INTERNAL_SERVER_ERROR;
-      }
-    }
-    const cpython::Gil& gil = attach->gil();
-    HandlerInterpreterData& data = *handler_data(*current);
-    auto* req_obj = python::as_request(req);
-    Py_XSETREF(req_obj->phase, Py_NewRef(data.phase_names[phase_index(run.phase)].get()));
-    if (!run.extension.empty()) {
-      Py_XSETREF(req_obj->extension,
-                 cpython::str_from_bytes(gil, run.extension).release());
-    }
-    ErrorContext ctx{run.r, req, current, phase_info(run.phase).directive, entry.handler,
-                     "MP0100", debug};
-
-    if (!apply_python_path(gil, data, run.cfg->python_path)) {
-      result = report_handler_exception(gil, ctx);
-      break;
-    }
-    ResolveError resolve_error = ResolveError::kNone;
-    const ResolvedHandler* handler =
-        resolve_handler(gil, data, run.phase, entry, options, &resolve_error);
-    if (handler == nullptr) {
-      ctx.log_id = resolve_error == ResolveError::kMissingObject ? "MP0103" : "MP0102";
-      result = report_handler_exception(gil, ctx);
-      break;
-    }
-    if (handler->missing) continue;  // PythonHandlerModule: silently skipped
-    Ref callable = callable_for(gil, *handler, req);
-    Ref returned = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), req)) : Ref();
+    if (!attach_to(run, interpreter_name(run.r, run.cfg, &entry), &att, &result)) return result;
+    Step step = run_entry(run, entry, att, &result);
+    if (step == Step::kSkipped) continue;
     any_ran = true;
-    int code = HTTP_INTERNAL_SERVER_ERROR;
-    Outcome outcome = interpret(returned.get(), data.state, run.r, &code);
-    if (outcome == Outcome::kException) {
-      result = report_handler_exception(gil, ctx);
-      break;
-    }
-    if (outcome == Outcome::kNonInt) {
-      PyObject* bad = returned ? returned.get() : Py_None;
-      PyErr_Format(PyExc_TypeError,
-                   "Handler has returned result or raised SERVER_RETURN exception with "
-                   "argument having non integer type. Type of value returned was %.100s, "
-                   "whereas int was expected.",
-                   Py_TYPE(bad)->tp_name);
-      ctx.log_id = "MP0101";
-      result = report_handler_exception(gil, ctx);
-      break;
-    }
-    result = code;
-    if (run.phase == Phase::kHandler && result == HTTP_OK) result = OK;
-    if (!should_continue(run.phase, result)) break;
+    if (step == Step::kStop) break;
   }
-  if (req != nullptr && attach) {
-    Py_XSETREF(python::as_request(req)->phase, Py_NewRef(Py_None));
-  }
-  if (!any_ran && result == DECLINED) return DECLINED;
-  return result;
+  if (att.req != nullptr) Py_XSETREF(python::as_request(att.req)->phase, Py_NewRef(Py_None));
+  return any_ran ? result : DECLINED;
 }
 
 }  // namespace

@@ -30,11 +30,10 @@ void log_python_error(server_rec* s, const cpython::Gil& gil, const char* id,
 void run_import(const apache::ImportEntry& entry) {
   server_rec* s = entry.server;
   std::string error;
-  cpython::Interpreter* interp = cpython::InterpreterRegistry::instance().get(entry.interpreter,
-                                                                             &error);
+  cpython::Interpreter* interp =
+      cpython::InterpreterRegistry::instance().get(entry.interpreter, &error);
   if (interp == nullptr) {
-    apache::log_server(APLOG_ERR, 0, s, "MP0110",
-                       std::string("directive_PythonImport: ") + error);
+    apache::log_server(APLOG_ERR, 0, s, "MP0110", std::string("directive_PythonImport: ") + error);
     return;
   }
   cpython::AttachScope attach(*interp);

@@ -1,8 +1,6 @@
 // ModuleConfig lifecycle: create, merge (child overlays parent), PythonImport registry.
 #include "module/config.h"
 
-#include <apr_hash.h>
-
 #include <cstring>
 
 #include "common/path_util.h"

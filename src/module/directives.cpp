@@ -1,7 +1,6 @@
 // Directive handlers: parse arguments at configuration time and fill ModuleConfig.
 #include "module/directives.h"
 
-#include <apr_hash.h>
 #include <strings.h>
 
 #include <cstdint>
@@ -59,8 +58,7 @@ const char* add_handlers(cmd_parms* cmd, ModuleConfig* cfg, Phase phase, const c
     return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", error.c_str(), nullptr);
   }
   if (!parsed.extensions.empty() && !phase_info(phase).accepts_extensions) {
-    return apr_pstrcat(cmd->pool, cmd->cmd->name, " does not accept \"| .ext\" syntax.",
-                       nullptr);
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, " does not accept \"| .ext\" syntax.", nullptr);
   }
   bool location = in_location(cmd);
   if (location) cfg->is_location = true;
@@ -86,7 +84,7 @@ const char* add_handlers(cmd_parms* cmd, ModuleConfig* cfg, Phase phase, const c
 
 // One handler per phase directive; the phase travels in cmd->info.
 const char* directive_handler(cmd_parms* cmd, void* mconfig, const char* args) noexcept {
-  auto phase = static_cast<Phase>(reinterpret_cast<std::uintptr_t>(cmd->info));
+  Phase phase = *static_cast<const Phase*>(cmd->info);
   return add_handlers(cmd, static_cast<ModuleConfig*>(mconfig), phase, args, false);
 }
 
@@ -115,16 +113,27 @@ void set_directive(cmd_parms* cmd, ModuleConfig* cfg, const char* name, const ch
 
 const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) noexcept {
   auto* cfg = static_cast<ModuleConfig*>(mconfig);
-  auto member = reinterpret_cast<std::uintptr_t>(cmd->info);
+  int member = *static_cast<const int*>(cmd->info);
   Tristate value = on ? Tristate::kOn : Tristate::kOff;
   auto assign = [&](ModuleConfig* target) {
     switch (member) {
-      case 0: target->debug = value; break;
-      case 1: target->autoreload = value; break;
-      case 2: target->interp_per_directory = value; break;
-      case 3: target->interp_per_directive = value; break;
-      case 4: target->optimize = value; break;
-      default: break;  // PythonEnablePdb: recorded in the table only
+      case 0:
+        target->debug = value;
+        break;
+      case 1:
+        target->autoreload = value;
+        break;
+      case 2:
+        target->interp_per_directory = value;
+        break;
+      case 3:
+        target->interp_per_directive = value;
+        break;
+      case 4:
+        target->optimize = value;
+        break;
+      default:
+        break;  // PythonEnablePdb: recorded in the table only
     }
   };
   assign(cfg);
@@ -192,10 +201,16 @@ cmd_func as_cmd(F f) {
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
 }
 
-void* phase_info_ptr(Phase phase) {
-  return reinterpret_cast<void*>(static_cast<std::uintptr_t>(phase_index(phase)));
-}
-void* flag_ptr(std::uintptr_t which) { return reinterpret_cast<void*>(which); }
+// cmd->info points into these tables so each directive knows what it sets.
+const Phase kPhaseIds[kPhaseCount] = {
+    Phase::kPostReadRequest, Phase::kTrans,       Phase::kHeaderParser, Phase::kInit,
+    Phase::kAccess,          Phase::kAuthen,      Phase::kAuthz,        Phase::kType,
+    Phase::kFixup,           Phase::kHandler,     Phase::kLog,          Phase::kCleanup,
+    Phase::kConnection,      Phase::kInputFilter, Phase::kOutputFilter};
+const int kFlagIds[] = {0, 1, 2, 3, 4, 5};
+
+void* phase_info_ptr(Phase phase) { return const_cast<Phase*>(&kPhaseIds[phase_index(phase)]); }
+void* flag_ptr(int which) { return const_cast<int*>(&kFlagIds[which]); }
 
 }  // namespace
 
@@ -212,8 +227,7 @@ const command_rec g_commands[] = {
     MP_HANDLER_DIRECTIVE("PythonHeaderParserHandler", Phase::kHeaderParser, OR_ALL,
                          "Python header parser handlers"),
     MP_HANDLER_DIRECTIVE("PythonInitHandler", Phase::kInit, OR_ALL, "Python init handlers"),
-    MP_HANDLER_DIRECTIVE("PythonAccessHandler", Phase::kAccess, OR_ALL,
-                         "Python access handlers"),
+    MP_HANDLER_DIRECTIVE("PythonAccessHandler", Phase::kAccess, OR_ALL, "Python access handlers"),
     MP_HANDLER_DIRECTIVE("PythonAuthenHandler", Phase::kAuthen, OR_ALL,
                          "Python authentication handlers"),
     MP_HANDLER_DIRECTIVE("PythonAuthzHandler", Phase::kAuthz, OR_ALL,
@@ -242,7 +256,7 @@ const command_rec g_commands[] = {
                    "PythonOption key [value]"),
     AP_INIT_TAKE2("PythonImport", as_cmd(directive_import), nullptr, RSRC_CONF,
                   "PythonImport module[::function] interpreter_name"),
-    {nullptr, {nullptr}, nullptr, 0, RAW_ARGS, nullptr},
+    {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
 };
 
 #undef MP_HANDLER_DIRECTIVE

@@ -1,7 +1,4 @@
 // Functions and constants of the built-in `_apache` module.
-#include <ap_mmn.h>
-#include <ap_mpm.h>
-#include <http_main.h>
 
 #include <string>
 

@@ -40,8 +40,8 @@ PyObject* str_attr(const char* value) {
   return cpython::str_or_none(g.gil(), value).release();
 }
 
-#define CONN_OR_FAIL()                   \
-  conn_rec* c = live_connection(self);   \
+#define CONN_OR_FAIL()                 \
+  conn_rec* c = live_connection(self); \
   if (c == nullptr) return nullptr
 
 PyObject* get_client_ip(PyObject* self, void*) {
@@ -132,8 +132,7 @@ PyObject* get_conn_rec(PyObject* self, void*) {
 PyGetSetDef g_getsets[] = {
     {"client_ip", get_client_ip, nullptr, "Client IP address", nullptr},
     {"client_addr", get_client_addr, nullptr, "(ip, port) of the client", nullptr},
-    {"remote_ip", get_remote_ip, nullptr, "Deprecated: client_ip",
-     const_cast<char*>("remote_ip")},
+    {"remote_ip", get_remote_ip, nullptr, "Deprecated: client_ip", const_cast<char*>("remote_ip")},
     {"remote_addr", get_remote_addr, nullptr, "Deprecated: client_addr", nullptr},
     {"local_addr", get_local_addr, nullptr, "(ip, port) of the server side", nullptr},
     {"local_ip", get_local_ip, nullptr, "Server IP address", nullptr},

@@ -11,8 +11,7 @@
 namespace mp::python {
 
 struct ConnectionObject {
-  PyObject_HEAD
-  conn_rec* c;  // null once the connection has ended
+  PyObject_HEAD conn_rec* c;  // null once the connection has ended
   bool dead;
   cpython::Interpreter* interp;
   PyObject* notes;

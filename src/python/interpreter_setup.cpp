@@ -59,20 +59,19 @@ bool prepare_interpreter(cpython::Interpreter& interp, const cpython::Gil& gil,
 
   data->apache_py = Ref::steal(PyImport_ImportModule("mod_python.apache"));
   if (!data->apache_py) return false;
-  Ref name = Ref::steal(PyUnicode_FromStringAndSize(
-      interp.name().data(), static_cast<Py_ssize_t>(interp.name().size())));
+  Ref name = Ref::steal(PyUnicode_FromStringAndSize(interp.name().data(),
+                                                    static_cast<Py_ssize_t>(interp.name().size())));
   if (!name || PyObject_SetAttrString(data->apache_py.get(), "interpreter", name.get()) < 0) {
     return false;
   }
   if (process_context().main_server != nullptr) {
     Ref server = make_server(gil, data->state, process_context().main_server);
-    if (!server ||
-        PyObject_SetAttrString(data->apache_py.get(), "main_server", server.get()) < 0) {
+    if (!server || PyObject_SetAttrString(data->apache_py.get(), "main_server", server.get()) < 0) {
       return false;
     }
   }
-  Ref init = Ref::steal(PyObject_CallMethod(data->apache_py.get(), "_interpreter_started", "s",
-                                            MP_VERSION_STRING));
+  Ref init = Ref::steal(
+      PyObject_CallMethod(data->apache_py.get(), "_interpreter_started", "s", MP_VERSION_STRING));
   if (!init) return false;
   if (PyUnicode_Check(init.get())) {
     const char* problem = PyUnicode_AsUTF8(init.get());

@@ -5,8 +5,6 @@
 
 namespace mp::python {
 
-using cpython::Ref;
-
 ModuleState* state_of_module(PyObject* module) noexcept {
   return static_cast<ModuleState*>(PyModule_GetState(module));
 }
@@ -26,6 +24,8 @@ bool add_type(PyObject* module, PyType_Spec* spec, PyTypeObject** slot) {
   return PyModule_AddType(module, *slot) == 0;
 }
 
+// Py_VISIT expands to branches; the function is a flat list of them.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
 int traverse(PyObject* module, visitproc visit, void* arg) {
   ModuleState* st = state_of_module(module);
   if (st == nullptr) return 0;

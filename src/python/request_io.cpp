@@ -1,5 +1,4 @@
 // mp_request body I/O (write/flush/read/readline/readlines) and configuration accessors.
-#include <http_protocol.h>
 
 #include <string>
 
@@ -21,8 +20,8 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
   static const char* keywords[] = {"data", "flush", nullptr};
   PyObject* data = nullptr;
   int flush = 1;
-  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|i:write", const_cast<char**>(keywords),
-                                   &data, &flush)) {
+  if (!PyArg_ParseTupleAndKeywords(args, kwargs, "O|i:write", const_cast<char**>(keywords), &data,
+                                   &flush)) {
     return nullptr;
   }
   request_rec* r = live_request(self);
@@ -218,8 +217,8 @@ PyObject* m_get_config(PyObject* self, PyObject*) {
   if (r == nullptr) return nullptr;
   GilAssumed g;
   apache::ModuleConfig* cfg = apache::dir_config(r);
-  return make_table_view(g.gil(), state_of(self), cfg->directives, self,
-                         &as_request(self)->dead, false)
+  return make_table_view(g.gil(), state_of(self), cfg->directives, self, &as_request(self)->dead,
+                         false)
       .release();
 }
 

@@ -16,6 +16,8 @@ void clear_cached(CachedTable* t) {
   t->source = nullptr;
 }
 
+// Py_VISIT expands to branches; the function is a flat list of them.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
 int request_traverse(PyObject* self, visitproc visit, void* arg) {
   RequestObject* req = as_request(self);
   Py_VISIT(Py_TYPE(self));

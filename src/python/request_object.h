@@ -20,8 +20,7 @@ struct CachedTable {
 };
 
 struct RequestObject {
-  PyObject_HEAD
-  request_rec* r;  // null once the request has ended
+  PyObject_HEAD request_rec* r;  // null once the request has ended
   bool dead;
   cpython::Interpreter* interp;
   PyObject* dict;
@@ -31,9 +30,9 @@ struct RequestObject {
   CachedTable subprocess_env;
   CachedTable notes;
   PyObject* connection;
-  PyObject* phase;      // str or None: the directive of the running phase
-  PyObject* extension;  // matched "| .ext" or None
-  PyObject* hlist;      // handler list object (or None)
+  PyObject* phase;           // str or None: the directive of the running phase
+  PyObject* extension;       // matched "| .ext" or None
+  PyObject* hlist;           // handler list object (or None)
   std::string* body_buffer;  // bytes read from the client not yet returned
   bool body_started;
   bool body_done;

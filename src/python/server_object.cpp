@@ -1,9 +1,6 @@
 // mp_server implementation.
 #include "python/server_object.h"
 
-#include <ap_mpm.h>
-#include <scoreboard.h>
-
 #include <string>
 
 #include "apache/log.h"
@@ -58,12 +55,8 @@ PyObject* get_names(PyObject* self, void*) { return string_array(srv(self)->name
 PyObject* get_wild_names(PyObject* self, void*) { return string_array(srv(self)->wild_names); }
 PyObject* get_port(PyObject* self, void*) { return PyLong_FromLong(srv(self)->port); }
 PyObject* get_error_fname(PyObject* self, void*) { return str_attr(srv(self)->error_fname); }
-PyObject* get_loglevel(PyObject* self, void*) {
-  return PyLong_FromLong(srv(self)->log.level);
-}
-PyObject* get_is_virtual(PyObject* self, void*) {
-  return PyLong_FromLong(srv(self)->is_virtual);
-}
+PyObject* get_loglevel(PyObject* self, void*) { return PyLong_FromLong(srv(self)->log.level); }
+PyObject* get_is_virtual(PyObject* self, void*) { return PyLong_FromLong(srv(self)->is_virtual); }
 PyObject* get_timeout(PyObject* self, void*) {
   return PyFloat_FromDouble(seconds(srv(self)->timeout));
 }
@@ -73,9 +66,7 @@ PyObject* get_keep_alive_timeout(PyObject* self, void*) {
 PyObject* get_keep_alive_max(PyObject* self, void*) {
   return PyLong_FromLong(srv(self)->keep_alive_max);
 }
-PyObject* get_keep_alive(PyObject* self, void*) {
-  return PyLong_FromLong(srv(self)->keep_alive);
-}
+PyObject* get_keep_alive(PyObject* self, void*) { return PyLong_FromLong(srv(self)->keep_alive); }
 PyObject* get_path(PyObject* self, void*) { return str_attr(srv(self)->path); }
 PyObject* get_pathlen(PyObject* self, void*) { return PyLong_FromLong(srv(self)->pathlen); }
 PyObject* get_limit_req_line(PyObject* self, void*) {
@@ -98,7 +89,8 @@ PyObject* get_my_generation(PyObject* /*self*/, void*) {
   return PyLong_FromLong(generation);
 }
 PyObject* get_restart_time(PyObject* /*self*/, void*) {
-  if (ap_scoreboard_image == nullptr || ap_scoreboard_image->global == nullptr) return PyFloat_FromDouble(0.0);
+  if (ap_scoreboard_image == nullptr || ap_scoreboard_image->global == nullptr)
+    return PyFloat_FromDouble(0.0);
   return PyFloat_FromDouble(seconds(ap_scoreboard_image->global->restart_time));
 }
 PyObject* get_server_rec(PyObject* self, void*) {

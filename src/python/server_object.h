@@ -13,8 +13,7 @@
 namespace mp::python {
 
 struct ServerObject {
-  PyObject_HEAD
-  server_rec* s;
+  PyObject_HEAD server_rec* s;
 };
 
 cpython::Ref make_server(const cpython::Gil& gil, ModuleState* st, server_rec* s);

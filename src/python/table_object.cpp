@@ -40,8 +40,7 @@ Ref to_py(const char* s) {
 bool key_text(PyObject* self, PyObject* key, std::string* out) {
   GilAssumed g;
   if (!cpython::apache_string(g.gil(), key, out, "table key")) return false;
-  if (as_table(self)->header_values &&
-      out->find_first_of("\r\n:") != std::string::npos) {
+  if (as_table(self)->header_values && out->find_first_of("\r\n:") != std::string::npos) {
     PyErr_SetString(PyExc_ValueError, "header name must not contain CR, LF or ':'");
     return false;
   }
@@ -415,8 +414,7 @@ PyType_Slot g_slots[] = {
 }  // namespace
 
 PyType_Spec g_table_spec = {"_apache.table", sizeof(TableObject), 0,
-                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC,
-                            g_slots};
+                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
 
 Ref make_table_view(const cpython::Gil& /*gil*/, ModuleState* st, apr_table_t* table,
                     PyObject* owner, const bool* owner_dead, bool header_values) {

@@ -11,8 +11,7 @@
 namespace mp::python {
 
 struct TableObject {
-  PyObject_HEAD
-  apr_table_t* table;
+  PyObject_HEAD apr_table_t* table;
   apr_pool_t* own_pool;  // set for standalone tables (apache.table()), destroyed with them
   PyObject* owner;       // strong ref keeping `owner_dead` valid (e.g. the request object)
   const bool* owner_dead;
