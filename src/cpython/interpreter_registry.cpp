@@ -3,13 +3,13 @@
 
 #include "cpython/exception.h"
 
-extern "C" PyThreadState* _PyThreadState_UncheckedGet(void);
-
 namespace mp::cpython {
 
 InterpreterRegistry& InterpreterRegistry::instance() noexcept {
-  static InterpreterRegistry registry;
-  return registry;
+  // Deliberately never destroyed: interpreters live as long as the process, and releasing
+  // Python references from a static destructor (after exit(), without the GIL) would crash.
+  static auto* registry = new InterpreterRegistry();
+  return *registry;
 }
 
 void InterpreterRegistry::adopt_main(PyThreadState* main_thread_state) {
@@ -46,7 +46,7 @@ Interpreter* InterpreterRegistry::get(std::string_view name, std::string* error)
 
 Interpreter* InterpreterRegistry::create_locked(const std::string& name, std::string* error) {
   AttachScope main_scope(*main_);
-  PyThreadState* creator = _PyThreadState_UncheckedGet();
+  PyThreadState* creator = PyThreadState_Get();  // ours: main_scope holds the GIL
   PyThreadState* fresh = Py_NewInterpreter();
   if (fresh == nullptr) {
     PyThreadState_Swap(creator);

@@ -6,8 +6,8 @@
 
 #include "cpython/interpreter_registry.h"
 
-// CPython 3.11 exports this (used by its own PyGILState code); it returns the current thread
-// state without the fatal error PyThreadState_Get() raises when there is none.
+// CPython 3.11 exports this; it returns the runtime's current thread state (that of the
+// thread holding the GIL, whichever thread that is) without failing when there is none.
 extern "C" PyThreadState* _PyThreadState_UncheckedGet(void);
 
 namespace mp::cpython {
@@ -22,6 +22,14 @@ struct CachedState {
 // moved to other threads; they are left to the process when the thread exits.
 thread_local std::vector<CachedState> t_states;
 
+// The thread state this thread runs with if it holds the GIL, else nullptr. In 3.11 the
+// "current" thread state is process-wide, so it must be checked against this thread's id.
+PyThreadState* held_by_this_thread() noexcept {
+  PyThreadState* current = _PyThreadState_UncheckedGet();
+  if (current != nullptr && current->thread_id == PyThread_get_thread_ident()) return current;
+  return nullptr;
+}
+
 PyThreadState* find_cached(PyInterpreterState* interp) noexcept {
   for (const auto& entry : t_states) {
     if (entry.interp == interp) return entry.tstate;
@@ -35,24 +43,42 @@ void adopt_thread_state(Interpreter& interp, PyThreadState* tstate) noexcept {
   t_states.push_back({interp.state(), tstate});
 }
 
-PyThreadState* thread_state_for(Interpreter& interp) noexcept {
-  if (PyThreadState* cached = find_cached(interp.state())) return cached;
+namespace {
+
+// The main interpreter's thread state must be this thread's first: CPython records the first
+// thread state of an OS thread for PyGILState_*, and extensions calling PyGILState_Ensure must
+// get a main-interpreter state. It is created through PyGILState_Ensure and the Ensure count
+// stays at one forever, so the state is never torn down between requests.
+PyThreadState* ensure_main_state() noexcept {
+  PyInterpreterState* main = PyInterpreterState_Main();
+  if (PyThreadState* cached = find_cached(main)) return cached;
   PyThreadState* tstate = nullptr;
-  if (interp.is_main() && _PyThreadState_UncheckedGet() == nullptr) {
-    // Created through PyGILState so that extensions using PyGILState_Ensure find it. The
-    // Ensure count stays at one forever, so the state is never torn down between requests.
+  if (held_by_this_thread() == nullptr) {
     PyGILState_Ensure();
     tstate = PyEval_SaveThread();
   } else {
-    tstate = PyThreadState_New(interp.state());
+    tstate = PyThreadState_New(main);  // GIL held here already: cannot use PyGILState
   }
+  t_states.push_back({main, tstate});
+  return tstate;
+}
+
+}  // namespace
+
+bool holds_gil() noexcept { return held_by_this_thread() != nullptr; }
+
+PyThreadState* thread_state_for(Interpreter& interp) noexcept {
+  if (PyThreadState* cached = find_cached(interp.state())) return cached;
+  PyThreadState* main_state = ensure_main_state();
+  if (interp.is_main()) return main_state;
+  PyThreadState* tstate = PyThreadState_New(interp.state());
   t_states.push_back({interp.state(), tstate});
   return tstate;
 }
 
 AttachScope::AttachScope(Interpreter& interp) noexcept {
   PyThreadState* target = thread_state_for(interp);
-  previous_ = _PyThreadState_UncheckedGet();
+  previous_ = held_by_this_thread();
   if (previous_ == target) {
     mode_ = Mode::kNested;
   } else if (previous_ != nullptr) {

@@ -63,6 +63,8 @@ class GilAssumed {
 
 // The thread state this thread uses for `interp`, created on first use.
 PyThreadState* thread_state_for(Interpreter& interp) noexcept;
+// Whether the calling thread currently holds the GIL (any interpreter).
+bool holds_gil() noexcept;
 // Records a thread state created elsewhere (by Py_NewInterpreter) as this thread's for `interp`.
 void adopt_thread_state(Interpreter& interp, PyThreadState* tstate) noexcept;
 

@@ -1,0 +1,701 @@
+"""Run Debian's Apache httpd with mod_python from a self-contained server root.
+
+Renders an ``httpd.conf`` that never reads ``/etc/apache2`` (modules by absolute
+path, logs, pid file and runtime dir inside the root), starts ``apache2`` in the
+foreground as a child process, waits until it accepts connections and stops it by
+PID.  Used by ``make serve`` and by the integration tests; pure standard library,
+importable without Apache.
+
+    python3 -m mod_python.launcher serve --app-dir examples --port 8000
+    python3 -m mod_python.launcher config --app-dir examples --port 8000
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes
+import grp
+import os
+import pwd
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Sequence
+
+__all__ = [
+    "HTTPD",
+    "MPMS",
+    "ApacheError",
+    "ApacheInstance",
+    "free_port",
+    "module_dir",
+    "default_module_path",
+    "prepare_root",
+    "render_config",
+    "server_user",
+    "main",
+]
+
+HTTPD = Path("/usr/sbin/apache2")
+MPMS = ("event", "worker", "prefork")
+FALLBACK_MODULE_DIR = Path("/usr/lib/apache2/modules")
+CLEAN_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+# Variables a sanitizer run needs in the server's environment.
+SANITIZER_VARS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS")
+
+# Modules every generated server loads, in load order (mod_log_config is built in).
+BASE_MODULES = (
+    "authz_core",
+    "authn_core",
+    "authn_file",
+    "auth_basic",
+    "authz_user",
+    "mime",
+    "dir",
+    "alias",
+)
+
+# Small MPM sizing that still allows some concurrency on a 2-core box.
+DEFAULT_MPM_SETTINGS: Mapping[str, Mapping[str, int]] = {
+    "event": {
+        "StartServers": 1,
+        "ServerLimit": 2,
+        "ThreadLimit": 16,
+        "ThreadsPerChild": 16,
+        "MinSpareThreads": 4,
+        "MaxSpareThreads": 32,
+        "MaxRequestWorkers": 32,
+        "MaxConnectionsPerChild": 0,
+    },
+    "worker": {
+        "StartServers": 1,
+        "ServerLimit": 2,
+        "ThreadLimit": 16,
+        "ThreadsPerChild": 16,
+        "MinSpareThreads": 4,
+        "MaxSpareThreads": 32,
+        "MaxRequestWorkers": 32,
+        "MaxConnectionsPerChild": 0,
+    },
+    "prefork": {
+        "StartServers": 2,
+        "MinSpareServers": 1,
+        "MaxSpareServers": 4,
+        "ServerLimit": 8,
+        "MaxRequestWorkers": 8,
+        "MaxConnectionsPerChild": 0,
+    },
+}
+
+# Layout of a server root (relative paths).
+CONF_FILE = Path("conf/httpd.conf")
+LOGS_DIR = Path("logs")
+RUN_DIR = Path("run")
+HTDOCS_DIR = Path("htdocs")
+ERROR_LOG = LOGS_DIR / "error.log"
+PID_FILE = RUN_DIR / "httpd.pid"
+
+
+class ApacheError(RuntimeError):
+    """Apache could not be started or stopped as asked."""
+
+
+# --------------------------------------------------------------------------- paths
+
+
+def module_dir() -> Path:
+    """Apache's module directory as reported by ``apxs -q LIBEXECDIR``."""
+    for apxs in ("/usr/bin/apxs", "/usr/bin/apxs2"):
+        if not os.access(apxs, os.X_OK):
+            continue
+        try:
+            out = subprocess.run(
+                [apxs, "-q", "LIBEXECDIR"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            continue
+        if out and Path(out).is_dir():
+            return Path(out)
+    return FALLBACK_MODULE_DIR
+
+
+def default_module_path() -> Path:
+    """``build/mod_python.so`` of the source tree this file belongs to."""
+    return Path(__file__).resolve().parents[2] / "build" / "mod_python.so"
+
+
+def server_user() -> Optional[tuple[str, str]]:
+    """(user, group) children run as: www-data when started as root, else None."""
+    if os.geteuid() != 0:
+        return None
+    for user, group in (("www-data", "www-data"), ("nobody", "nogroup")):
+        try:
+            pwd.getpwnam(user)
+            grp.getgrnam(group)
+        except KeyError:
+            continue
+        return user, group
+    raise ApacheError("running as root but neither www-data nor nobody exists")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _quote(path: Path | str) -> str:
+    text = str(path)
+    if '"' in text or "\n" in text:
+        raise ValueError(f"path not usable in httpd.conf: {text!r}")
+    return f'"{text}"'
+
+
+# ------------------------------------------------------------------------- config
+
+
+def render_config(
+    root: Path,
+    port: int,
+    module_path: Path,
+    mpm: str = "event",
+    snippet: str = "",
+    log_level: str = "warn",
+    extra_modules: Iterable[str] = (),
+    document_root: Optional[Path] = None,
+    *,
+    user: Optional[tuple[str, str]] = None,
+    server_name: str = "127.0.0.1",
+    mpm_settings: Optional[Mapping[str, int]] = None,
+    deny_source: bool = True,
+    modules_dir: Optional[Path] = None,
+) -> str:
+    """Return a complete, self-contained httpd.conf.
+
+    ``extra_modules`` are module names (``"headers"`` loads ``mod_headers.so``
+    from the module directory) or absolute paths of ``.so`` files.  ``user`` is
+    the (user, group) the children run as; it is only needed when Apache is
+    started as root (see :func:`server_user`).  ``mpm_settings`` overrides the
+    small default sizing of the chosen MPM key by key.
+    """
+    if mpm not in MPMS:
+        raise ValueError(f"unknown MPM {mpm!r}; choose one of {', '.join(MPMS)}")
+    root = Path(root).resolve()
+    moddir = Path(modules_dir) if modules_dir else module_dir()
+    docroot = Path(document_root).resolve() if document_root else root / HTDOCS_DIR
+    mime_types = Path("/etc/mime.types")
+    types_config = mime_types if mime_types.is_file() else root / "conf" / "mime.types"
+
+    settings = dict(DEFAULT_MPM_SETTINGS[mpm])
+    settings.update(mpm_settings or {})
+
+    lines: list[str] = [
+        "# Generated by mod_python.launcher: self-contained, never reads /etc/apache2.",
+        f"ServerRoot {_quote(root)}",
+        f"ServerName {server_name}",
+        f"Listen 127.0.0.1:{int(port)}",
+        f"PidFile {_quote(root / PID_FILE)}",
+        f"DefaultRuntimeDir {_quote(root / RUN_DIR)}",
+        f"ErrorLog {_quote(root / ERROR_LOG)}",
+        f"LogLevel {log_level}",
+        "ServerTokens Full",
+        "HostnameLookups Off",
+        "",
+    ]
+    if user is not None:
+        lines += [f"User {user[0]}", f"Group {user[1]}", ""]
+
+    lines.append(f"LoadModule mpm_{mpm}_module {_quote(moddir / f'mod_mpm_{mpm}.so')}")
+    for name in BASE_MODULES:
+        lines.append(f"LoadModule {name}_module {_quote(moddir / f'mod_{name}.so')}")
+    for extra in extra_modules:
+        path = Path(extra) if os.path.isabs(extra) else moddir / f"mod_{extra}.so"
+        name = path.stem[4:] if path.stem.startswith("mod_") else path.stem
+        lines.append(f"LoadModule {name}_module {_quote(path)}")
+    lines.append(f"LoadModule python_module {_quote(Path(module_path).resolve())}")
+    lines.append("")
+
+    lines.append(f"TypesConfig {_quote(types_config)}")
+    lines.append("DirectoryIndex index.html")
+    lines.append("")
+    lines.append(f"# MPM sizing ({mpm})")
+    lines += [f"{key} {value}" for key, value in settings.items()]
+    lines += [
+        "KeepAlive On",
+        "KeepAliveTimeout 5",
+        "MaxKeepAliveRequests 0",
+        "Timeout 30",
+        "",
+        f"DocumentRoot {_quote(docroot)}",
+        "<Directory />",
+        "    AllowOverride None",
+        "    Require all denied",
+        "</Directory>",
+        f"<Directory {_quote(docroot)}>",
+        "    AllowOverride None",
+        "    Options FollowSymLinks",
+        "    Require all granted",
+        "</Directory>",
+    ]
+    if deny_source:
+        lines += [
+            "# Never serve Python source or byte code as static files.",
+            '<FilesMatch "\\.(py|pyc|pyo|pspc)$">',
+            "    Require all denied",
+            "</FilesMatch>",
+            '<DirectoryMatch "/__pycache__(/|$)">',
+            "    Require all denied",
+            "</DirectoryMatch>",
+        ]
+    lines += ["", "# ---- caller-supplied configuration ----", snippet.rstrip("\n"), ""]
+    return "\n".join(lines)
+
+
+def prepare_root(root: Path, user: Optional[tuple[str, str]] = None) -> Path:
+    """Create the directories of a server root; return the (resolved) root.
+
+    When children run as another user (Apache started as root), the root and
+    its ancestors are made traversable and readable for them, and the runtime
+    directory is handed to that user (file-based mutexes are reopened there).
+    """
+    root = Path(root).resolve()
+    for sub in (CONF_FILE.parent, LOGS_DIR, RUN_DIR, HTDOCS_DIR):
+        (root / sub).mkdir(parents=True, exist_ok=True)
+    if not Path("/etc/mime.types").is_file():
+        (root / "conf" / "mime.types").touch()
+    if user is not None:
+        make_accessible(root)
+        pw = pwd.getpwnam(user[0])
+        gr = grp.getgrnam(user[1])
+        os.chown(root / RUN_DIR, pw.pw_uid, gr.gr_gid)
+    return root
+
+
+def make_accessible(root: Path) -> None:
+    """Let other users traverse ``root``'s ancestors and read everything below it."""
+    root = Path(root).resolve()
+    for parent in reversed(root.parents):
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            os.chmod(parent, (mode & 0o7777) | 0o001)
+    for dirpath, dirnames, filenames in os.walk(root):
+        os.chmod(dirpath, (os.stat(dirpath).st_mode & 0o7777) | 0o055)
+        for name in filenames:
+            path = os.path.join(dirpath, name)
+            if not os.path.islink(path):
+                os.chmod(path, (os.stat(path).st_mode & 0o7777) | 0o044)
+
+
+# ----------------------------------------------------------------------- process
+
+
+def _proc_children(pid: int) -> list[int]:
+    """Direct children of ``pid`` found through /proc."""
+    children: list[int] = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        # The command name is in parentheses and may contain spaces.
+        fields = stat[stat.rfind(b")") + 2:].split()
+        if len(fields) > 1 and int(fields[1]) == pid:
+            children.append(int(entry))
+    return children
+
+
+def _proc_start_time(pid: int) -> Optional[int]:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read()
+    except OSError:
+        return None
+    fields = stat[stat.rfind(b")") + 2:].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def _descendants(pid: int) -> dict[int, Optional[int]]:
+    """All descendants of ``pid`` mapped to their start time (guards PID reuse)."""
+    found: dict[int, Optional[int]] = {}
+    todo = [pid]
+    while todo:
+        for child in _proc_children(todo.pop()):
+            if child not in found:
+                found[child] = _proc_start_time(child)
+                todo.append(child)
+    return found
+
+
+def _set_parent_death_signal() -> None:
+    """In the forked child: get SIGTERM if the launching thread dies."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+class ApacheInstance:
+    """One ``apache2 -DFOREGROUND`` process owned by this Python process."""
+
+    def __init__(
+        self,
+        root: Path,
+        config: str,
+        port: Optional[int] = None,
+        *,
+        httpd: Path = HTTPD,
+        preload: Optional[str] = None,
+        env: Optional[Mapping[str, str]] = None,
+        pass_sanitizer_env: bool = False,
+        die_with_parent: bool = True,
+    ) -> None:
+        self.root = Path(root).resolve()
+        self.config = config
+        if port is None:
+            match = re.search(r"^\s*Listen\s+(?:[\d.]+:)?(\d+)\s*$", config, re.M)
+            if not match:
+                raise ValueError("config has no Listen line and no port was given")
+            port = int(match.group(1))
+        self.port = int(port)
+        self.httpd = Path(httpd)
+        self.preload = preload
+        self.extra_env = dict(env or {})
+        self.pass_sanitizer_env = pass_sanitizer_env
+        self.die_with_parent = die_with_parent
+        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.returncode: Optional[int] = None
+
+    # -- paths and text
+
+    @property
+    def conf_path(self) -> Path:
+        return self.root / CONF_FILE
+
+    @property
+    def error_log_path(self) -> Path:
+        return self.root / ERROR_LOG
+
+    @property
+    def pid(self) -> Optional[int]:
+        return self.process.pid if self.process else None
+
+    def url(self, path: str = "/") -> str:
+        if not path.startswith("/"):
+            path = "/" + path
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def error_log(self) -> str:
+        """Current text of the error log (invalid bytes shown as escapes)."""
+        try:
+            return self.error_log_path.read_bytes().decode("utf-8", "backslashreplace")
+        except FileNotFoundError:
+            return ""
+
+    def environment(self) -> dict[str, str]:
+        """The clean environment Apache runs with."""
+        env = {"PATH": CLEAN_PATH, "LANG": "C.UTF-8"}
+        if self.preload:
+            env["LD_PRELOAD"] = self.preload
+        if self.pass_sanitizer_env:
+            for name in SANITIZER_VARS:
+                if name in os.environ:
+                    env[name] = os.environ[name]
+        env.update(self.extra_env)
+        for name in list(env):
+            if name.startswith("PYTHON"):
+                del env[name]
+        return env
+
+    def command(self) -> list[str]:
+        return [str(self.httpd), "-f", str(self.conf_path), "-d", str(self.root), "-DFOREGROUND"]
+
+    # -- lifecycle
+
+    def is_running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self, timeout: float = 20.0) -> None:
+        """Write the config, spawn Apache and wait until it accepts connections."""
+        if self.is_running():
+            raise ApacheError("already running")
+        self.conf_path.parent.mkdir(parents=True, exist_ok=True)
+        self.conf_path.write_text(self.config, encoding="utf-8")
+        pid_file = self.root / PID_FILE
+        pid_file.unlink(missing_ok=True)
+        self.returncode = None
+        (self.root / LOGS_DIR).mkdir(parents=True, exist_ok=True)
+        with open(self.root / LOGS_DIR / "stdout.log", "ab") as output:
+            self.process = subprocess.Popen(
+                self.command(),
+                cwd=str(self.root),
+                env=self.environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_set_parent_death_signal if self.die_with_parent else None,
+            )
+        try:
+            self._wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
+
+    def _wait_ready(self, timeout: float) -> None:
+        assert self.process is not None
+        pid_file = self.root / PID_FILE
+        deadline = time.monotonic() + timeout
+        while True:
+            code = self.process.poll()
+            if code is not None:
+                raise ApacheError(
+                    f"apache2 exited with status {code} during startup\n"
+                    + self.startup_output()
+                )
+            if self._pid_file_is_ours(pid_file) and self._accepts():
+                return
+            if time.monotonic() > deadline:
+                raise ApacheError(
+                    f"apache2 not ready on port {self.port} after {timeout} s\n"
+                    + self.startup_output()
+                )
+            time.sleep(0.02)
+
+    def _pid_file_is_ours(self, pid_file: Path) -> bool:
+        try:
+            return int(pid_file.read_text().strip()) == self.pid
+        except (OSError, ValueError):
+            return False
+
+    def _accepts(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def startup_output(self) -> str:
+        """stdout/stderr of apache2 plus the error log, for error messages."""
+        out = ""
+        try:
+            out = (self.root / LOGS_DIR / "stdout.log").read_text(errors="replace")
+        except OSError:
+            pass
+        return out + self.error_log()
+
+    def graceful_restart(self, timeout: float = 20.0) -> None:
+        """SIGUSR1; return once the new generation announced itself in the log."""
+        if not self.is_running():
+            raise ApacheError("not running")
+        assert self.process is not None
+        marker = "resuming normal operations"
+        before = self.error_log().count(marker)
+        self.process.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + timeout
+        while self.error_log().count(marker) <= before:
+            if self.process.poll() is not None:
+                raise ApacheError("apache2 exited during graceful restart\n" + self.error_log())
+            if time.monotonic() > deadline:
+                raise ApacheError("graceful restart did not complete\n" + self.error_log())
+            time.sleep(0.02)
+        while not self._accepts():
+            if time.monotonic() > deadline:
+                raise ApacheError("not accepting after graceful restart")
+            time.sleep(0.02)
+
+    def stop(self, timeout: float = 15.0) -> Optional[int]:
+        """SIGTERM the parent, wait, then SIGKILL it and whatever children remain.
+
+        Returns the parent's exit status (None if it was never started).
+        """
+        proc = self.process
+        if proc is None:
+            return None
+        if proc.poll() is not None:
+            self.returncode = proc.returncode
+            return self.returncode
+        family = _descendants(proc.pid)
+        try:
+            proc.send_signal(signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            family.update(_descendants(proc.pid))
+            try:
+                proc.kill()
+            except ProcessLookupError:
+                pass
+            proc.wait()
+        for pid, started in family.items():
+            if started is not None and _proc_start_time(pid) == started:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.returncode = proc.returncode
+        return self.returncode
+
+    def __enter__(self) -> "ApacheInstance":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def substitute(text: str, values: Mapping[str, str]) -> str:
+    """Replace ``@NAME@`` placeholders."""
+    for name, value in values.items():
+        text = text.replace(f"@{name}@", value)
+    return text
+
+
+def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
+    source: Optional[Path] = args.config_snippet
+    if source is None and (app_dir / "site.conf").is_file():
+        source = app_dir / "site.conf"
+    if source is None:
+        return ""
+    return substitute(
+        Path(source).read_text(encoding="utf-8"),
+        {"APP_DIR": str(app_dir), "ROOT": str(root), "PORT": str(args.port)},
+    )
+
+
+def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[str, str]]]:
+    app_dir = Path(args.app_dir).resolve()
+    if not app_dir.is_dir():
+        raise ApacheError(f"--app-dir {app_dir} is not a directory")
+    user = server_user()
+    config = render_config(
+        root,
+        args.port,
+        Path(args.module).resolve(),
+        mpm=args.mpm,
+        snippet=_site_snippet(args, root, app_dir),
+        log_level=args.log_level,
+        document_root=Path(args.document_root).resolve() if args.document_root else app_dir,
+        user=user,
+    )
+    return config, user
+
+
+def _warn_unreadable(path: Path, user: Optional[tuple[str, str]]) -> None:
+    if user is None:
+        return
+    for part in [path, *path.parents]:
+        if not part.stat().st_mode & 0o001:
+            print(
+                f"warning: {part} is not traversable by {user[0]}; "
+                "Apache's children may get 403 errors",
+                file=sys.stderr,
+            )
+            return
+
+
+def _cmd_config(args: argparse.Namespace) -> int:
+    root = Path(args.root or tempfile.gettempdir() + "/mod_python-root").resolve()
+    config, _ = _build(args, root)
+    sys.stdout.write(config)
+    return 0
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    module = Path(args.module)
+    if not module.is_file():
+        print(f"error: {module} does not exist (run `make build` first)", file=sys.stderr)
+        return 2
+    own_root = args.root is None
+    root = Path(args.root or tempfile.mkdtemp(prefix="mod_python-serve-")).resolve()
+    try:
+        config, user = _build(args, root)
+        prepare_root(root, user)
+        _warn_unreadable(Path(args.app_dir).resolve(), user)
+        server = ApacheInstance(root, config, args.port, die_with_parent=True)
+        stopping: list[int] = []
+
+        def forward(signum: int, _frame: object) -> None:
+            stopping.append(signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, forward)
+        try:
+            server.start()
+        except ApacheError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+        print(f"mod_python demo: {server.url('/')}  (Ctrl-C to stop)")
+        print(f"server root: {root}\nerror log:   {server.error_log_path}", flush=True)
+        while not stopping and server.is_running():
+            time.sleep(0.2)
+        if server.is_running():
+            print("stopping Apache ...", file=sys.stderr)
+            server.stop()
+            return 0
+        print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",
+              file=sys.stderr)
+        print(server.error_log()[-4000:], file=sys.stderr)
+        return 1
+    finally:
+        if own_root and not args.keep_root:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python3 -m mod_python.launcher",
+        description="Run Apache httpd with mod_python from a generated, self-contained root.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, help_text in (
+        ("serve", "run Apache in the foreground until Ctrl-C"),
+        ("config", "print the generated httpd.conf"),
+    ):
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--app-dir", required=True, type=Path,
+                         help="application directory (its site.conf is the default snippet)")
+        cmd.add_argument("--port", type=int, default=8000)
+        cmd.add_argument("--mpm", choices=MPMS, default="event")
+        cmd.add_argument("--config-snippet", type=Path, default=None,
+                         help="file appended to the config (@APP_DIR@, @ROOT@, @PORT@ replaced)")
+        cmd.add_argument("--root", type=Path, default=None,
+                         help="server root (default: a new temporary directory)")
+        cmd.add_argument("--module", type=Path, default=default_module_path(),
+                         help="mod_python.so to load (default: %(default)s)")
+        cmd.add_argument("--document-root", type=Path, default=None,
+                         help="DocumentRoot (default: the app dir)")
+        cmd.add_argument("--log-level", default="warn")
+        cmd.add_argument("--keep-root", action="store_true",
+                         help="do not delete the temporary root on exit")
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "serve":
+        return _cmd_serve(args)
+    return _cmd_config(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

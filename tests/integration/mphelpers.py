@@ -1,0 +1,92 @@
+"""Small helpers shared by the integration tests (config snippets, JSON pages)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import textwrap
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+MODULE_SO = Path(os.environ.get("MP_MODULE_SO") or REPO / "build" / "mod_python.so")
+
+
+def _load_launcher():
+    # Loaded by path: Debian's own mod_python package in dist-packages must not
+    # shadow ours, and the tests must not depend on how sys.path is set up.
+    path = REPO / "python" / "mod_python" / "launcher.py"
+    spec = importlib.util.spec_from_file_location("mp_test_launcher", path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+launcher = _load_launcher()
+REQUEST_TIMEOUT = 30  # seconds; every HTTP call in the tests has a timeout
+
+
+def in_directory(*directives: str, path: str = "@DOCROOT@", handler: str = "mod_python") -> str:
+    """A ``<Directory>`` section that routes every request to mod_python.
+
+    ``handler=None`` leaves ``SetHandler`` out.
+    """
+    lines = [f'<Directory "{path}">']
+    if handler:
+        lines.append(f"    SetHandler {handler}")
+    lines += [f"    {d}" for d in directives]
+    lines.append("</Directory>")
+    return "\n".join(lines) + "\n"
+
+
+def in_location(location: str, *directives: str, handler: str = "mod_python") -> str:
+    """A ``<Location>`` section that routes its URLs to mod_python."""
+    lines = [f'<Location "{location}">', f"    SetHandler {handler}"]
+    lines += [f"    {d}" for d in directives]
+    lines.append("</Location>")
+    return "\n".join(lines) + "\n"
+
+
+# A handler module that reports what it is given as JSON.  Lone surrogates
+# (surrogateescape-decoded bytes) survive json.dumps as \udcxx escapes.
+JSON_PAGE = textwrap.dedent(
+    '''
+    import json
+    from mod_python import apache
+
+
+    def send_json(req, data):
+        req.content_type = "application/json"
+        req.write(json.dumps(data))
+        return apache.OK
+    '''
+)
+
+
+# "[error]", "[python:error]", "[core:crit]" ...
+BAD_LEVEL = re.compile(r"\[(?:[\w.-]*:)?(error|crit|alert|emerg)\]")
+# Never acceptable, whatever the test allowed.
+FATAL_MARKERS = (
+    "Fatal Python error",
+    "AddressSanitizer",
+    "LeakSanitizer",
+    "runtime error:",
+    "exit signal",
+    "Segmentation fault",
+)
+
+
+def find_log_problems(text: str, allowed=()) -> list:
+    """Lines of an error log that fail a test.
+
+    Crash and sanitizer reports always count; error-level lines count unless
+    they contain one of the ``allowed`` ids or substrings.
+    """
+    problems = []
+    for line in text.splitlines():
+        if any(marker in line for marker in FATAL_MARKERS):
+            problems.append(line)
+        elif BAD_LEVEL.search(line) and not any(tok in line for tok in allowed):
+            problems.append(line)
+    return problems

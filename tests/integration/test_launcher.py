@@ -1,0 +1,154 @@
+"""mod_python.launcher: config rendering (no Apache) and the `serve` CLI on the demo site."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from mphelpers import MODULE_SO, REPO, REQUEST_TIMEOUT, find_log_problems, launcher
+
+
+def render(tmp_path, **kwargs):
+    kwargs.setdefault("module_path", Path("/x/mod_python.so"))
+    return launcher.render_config(tmp_path, 8099, **kwargs)
+
+
+def directives(config: str) -> list:
+    return [line.strip() for line in config.splitlines()]
+
+
+def test_render_is_self_contained(tmp_path):
+    config = render(tmp_path, snippet="# caller snippet marker", modules_dir=Path("/mods"))
+    lines = directives(config)
+    assert f'ServerRoot "{tmp_path}"' in lines
+    assert "Listen 127.0.0.1:8099" in lines
+    assert f'PidFile "{tmp_path}/run/httpd.pid"' in lines
+    assert f'ErrorLog "{tmp_path}/logs/error.log"' in lines
+    assert f'DefaultRuntimeDir "{tmp_path}/run"' in lines
+    assert "LogLevel warn" in lines
+    assert 'LoadModule mpm_event_module "/mods/mod_mpm_event.so"' in lines
+    for name in ("authz_core", "mime", "dir", "alias", "authn_core", "authn_file",
+                 "auth_basic", "authz_user"):
+        assert f'LoadModule {name}_module "/mods/mod_{name}.so"' in lines
+    assert 'LoadModule python_module "/x/mod_python.so"' in lines
+    active = [line for line in lines if line and not line.startswith("#")]
+    assert not [line for line in active if "/etc/apache2" in line or line.startswith("Include")]
+    python_line = lines.index('LoadModule python_module "/x/mod_python.so"')
+    assert lines.index("# caller snippet marker") > python_line
+
+
+def test_render_denies_python_source(tmp_path):
+    config = render(tmp_path)
+    assert '<FilesMatch "\\.(py|pyc|pyo|pspc)$">' in config
+    assert "__pycache__" in config
+    assert "FilesMatch" not in render(tmp_path, deny_source=False)
+
+
+@pytest.mark.parametrize("mpm", launcher.MPMS)
+def test_render_mpm(tmp_path, mpm):
+    lines = directives(render(tmp_path, mpm=mpm, modules_dir=Path("/mods")))
+    assert f'LoadModule mpm_{mpm}_module "/mods/mod_mpm_{mpm}.so"' in lines
+    assert any(line.startswith("MaxRequestWorkers ") for line in lines)
+
+
+def test_render_options(tmp_path):
+    docroot = tmp_path / "site"
+    config = render(
+        tmp_path,
+        log_level="debug",
+        extra_modules=("headers", "/abs/mod_thing.so"),
+        document_root=docroot,
+        user=("www-data", "www-data"),
+        mpm_settings={"MaxRequestWorkers": 3},
+        modules_dir=Path("/mods"),
+    )
+    lines = directives(config)
+    assert "LogLevel debug" in lines
+    assert 'LoadModule headers_module "/mods/mod_headers.so"' in lines
+    assert 'LoadModule thing_module "/abs/mod_thing.so"' in lines
+    assert f'DocumentRoot "{docroot}"' in lines
+    assert "User www-data" in lines and "Group www-data" in lines
+    assert "MaxRequestWorkers 3" in lines
+    assert not any(line.startswith(("User ", "Group ")) for line in directives(render(tmp_path)))
+
+
+def test_render_rejects_unknown_mpm(tmp_path):
+    with pytest.raises(ValueError):
+        render(tmp_path, mpm="threadpool")
+
+
+def test_free_port_is_bindable():
+    port = launcher.free_port()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
+def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.02)
+    raise AssertionError(f"launcher did not start a server on port {port}")
+
+
+def test_serve_cli_runs_the_demo_site(tmp_path):
+    if not MODULE_SO.is_file():
+        pytest.fail(f"{MODULE_SO} does not exist: run `make build` (or set MP_MODULE_SO)")
+    root = tmp_path / "serve-root"
+    root.mkdir()
+    port = launcher.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mod_python.launcher", "serve",
+         "--app-dir", str(REPO / "examples"), "--port", str(port),
+         "--module", str(MODULE_SO), "--root", str(root)],
+        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        _wait_for_port(port, proc)
+        base = f"http://127.0.0.1:{port}"
+        index = requests.get(base + "/", timeout=REQUEST_TIMEOUT)
+        assert index.status_code == 200
+        for link in ('href="/hello"', 'href="/info', 'href="/error"'):
+            assert link in index.text
+
+        hello = requests.get(base + "/hello", timeout=REQUEST_TIMEOUT)
+        assert (hello.status_code, hello.text) == (200, "Hello from mod_python!\n")
+
+        with requests.Session() as sess:
+            first = sess.get(base + "/info?name=value", timeout=REQUEST_TIMEOUT)
+            second = sess.get(base + "/info?name=value", timeout=REQUEST_TIMEOUT)
+        assert first.status_code == 200
+        assert "name=value" in first.text and "GET" in first.text
+        assert "<strong>1</strong>" in first.text and "<strong>2</strong>" in second.text
+
+        error = requests.get(base + "/error", timeout=REQUEST_TIMEOUT)
+        assert error.status_code == 500
+        assert "ZeroDivisionError" in error.text and "<pre>" in error.text
+
+        source = requests.get(base + "/handlers/hello.py", timeout=REQUEST_TIMEOUT)
+        assert source.status_code == 403
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/" in output
+    log = (root / "logs" / "error.log").read_text(errors="replace")
+    assert find_log_problems(log, ("MP0100", "AH01630")) == [], log
+    assert "caught SIGTERM" in log
