@@ -631,7 +631,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         config, user = _build(args, root)
         prepare_root(root, user)
         _warn_unreadable(Path(args.app_dir).resolve(), user)
-        server = ApacheInstance(root, config, args.port, die_with_parent=True)
+        server = ApacheInstance(root, config, args.port, die_with_parent=True,
+                                preload=getattr(args, "preload", None),
+                                pass_sanitizer_env=bool(getattr(args, "preload", None)))
         stopping: list[int] = []
 
         def forward(signum: int, _frame: object) -> None:
@@ -685,6 +687,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--document-root", type=Path, default=None,
                          help="DocumentRoot (default: the app dir)")
         cmd.add_argument("--log-level", default="warn")
+        cmd.add_argument("--preload", default=None,
+                         help="library to LD_PRELOAD into apache2 (e.g. libasan for a "
+                              "sanitizer build of the module)")
         cmd.add_argument("--keep-root", action="store_true",
                          help="do not delete the temporary root on exit")
     return parser

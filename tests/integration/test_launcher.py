@@ -112,7 +112,8 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "mod_python.launcher", "serve",
          "--app-dir", str(REPO / "examples"), "--port", str(port),
-         "--module", str(MODULE_SO), "--root", str(root)],
+         "--module", str(MODULE_SO), "--root", str(root)]
+        + (["--preload", os.environ["MP_TEST_PRELOAD"]] if os.environ.get("MP_TEST_PRELOAD") else []),
         cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
