@@ -65,8 +65,13 @@ bench: build
 	@tools/ensure-packages.sh $(BENCH_DEPS)
 	MP_MODULE_SO=$(abspath $(BUILD_DIR))/mod_python.so bench/run.sh $(BENCH_ARGS)
 
-install: build
-	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR) $(if $(PREFIX),--prefix $(PREFIX))
+# PREFIX is compiled into the module (where it finds its Python package), so it is a
+# configure-time setting; DESTDIR only stages the files (packaging).
+PREFIX ?= /usr/local
+install:
+	cmake -S . -B $(BUILD_DIR) $(CMAKE_FLAGS) -DCMAKE_INSTALL_PREFIX=$(PREFIX)
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+	DESTDIR=$(DESTDIR) cmake --install $(BUILD_DIR)
 
 # clang-format, clang-tidy, the layering rule, and a warnings-as-errors build with clang 14.
 lint: build
