@@ -17,6 +17,7 @@
 #include <httpd.h>
 #include <scoreboard.h>
 #include <util_filter.h>
+#include <util_script.h>
 
 extern "C" {
 // Default visibility: the one symbol the .so exports (everything else is hidden).

@@ -82,9 +82,23 @@ struct PhaseRun {
   request_rec* r;
   Phase phase;
   const ModuleConfig* cfg;
-  const apr_array_header_t* list;
+  const apr_array_header_t* list;            // configured handlers (may be null)
+  const apr_array_header_t* const* dynamic;  // req.add_handler list slot (may grow while running)
   std::string_view extension;
 };
+
+// Entry `i` of the configured list followed by the dynamic one; null past the end. Re-read on
+// every step because a running handler may append to the dynamic list.
+const HandlerEntry* entry_at(const PhaseRun& run, int i) {
+  int configured = run.list != nullptr ? run.list->nelts : 0;
+  if (i < configured) return &reinterpret_cast<const HandlerEntry*>(run.list->elts)[i];
+  const apr_array_header_t* dyn = run.dynamic != nullptr ? *run.dynamic : nullptr;
+  if (dyn == nullptr || i - configured >= dyn->nelts) return nullptr;
+  return &reinterpret_cast<const HandlerEntry*>(dyn->elts)[i - configured];
+}
+
+// Log and cleanup phases run after the response: errors are only logged.
+bool may_show_debug_page(Phase phase) { return phase != Phase::kLog && phase != Phase::kCleanup; }
 
 // The interpreter, GIL and request object the loop currently works with.
 struct Attached {
@@ -135,8 +149,14 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
   HandlerInterpreterData& data = *handler_data(*att.interp);
   bool debug = apache::is_on(run.cfg->debug, false);
   set_dispatch_state(gil, run, data, att.req);
-  ErrorContext ctx{run.r,         att.req,  att.interp, phase_info(run.phase).directive,
-                   entry.handler, "MP0100", debug};
+  python::as_request(att.req)->dispatch_entry = &entry;
+  ErrorContext ctx{run.r,
+                   att.req,
+                   att.interp,
+                   phase_info(run.phase).directive,
+                   entry.handler,
+                   "MP0100",
+                   debug && may_show_debug_page(run.phase)};
   if (!apply_python_path(gil, data, run.cfg->python_path)) {
     *result = report_handler_exception(gil, ctx);
     return Step::kStop;
@@ -175,20 +195,57 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
 }
 
 int run_entries(const PhaseRun& run) {
-  const auto* entries = reinterpret_cast<const HandlerEntry*>(run.list->elts);
   Attached att;
   int result = DECLINED;
   bool any_ran = false;
-  for (int i = 0; i < run.list->nelts; ++i) {
-    const HandlerEntry& entry = entries[i];
-    if (!attach_to(run, interpreter_name(run.r, run.cfg, &entry), &att, &result)) return result;
-    Step step = run_entry(run, entry, att, &result);
+  for (int i = 0;; ++i) {
+    const HandlerEntry* entry = entry_at(run, i);
+    if (entry == nullptr) break;
+    // Copied: the dynamic list may be reallocated while this handler runs.
+    HandlerEntry current = *entry;
+    if (!attach_to(run, interpreter_name(run.r, run.cfg, &current), &att, &result)) return result;
+    Step step = run_entry(run, current, att, &result);
     if (step == Step::kSkipped) continue;
     any_ran = true;
     if (step == Step::kStop) break;
   }
-  if (att.req != nullptr) Py_XSETREF(python::as_request(att.req)->phase, Py_NewRef(Py_None));
+  if (att.req != nullptr) {
+    auto* req = python::as_request(att.req);
+    Py_XSETREF(req->phase, Py_NewRef(Py_None));
+    req->dispatch_entry = nullptr;
+  }
   return any_ran ? result : DECLINED;
+}
+
+// After the authentication phase (spec §2.1): OK needs a user; 401 asks for credentials.
+int check_authen_result(request_rec* r, int result) {
+  if (result == OK && r->user == nullptr) {
+    apache::log_request(APLOG_ERR, 0, r, "MP0104",
+                        "After PythonAuthenHandler req->user is NULL. Assign something to "
+                        "req.user if returning OK to avoid this error.");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  if (result == HTTP_UNAUTHORIZED && ap_auth_type(r) != nullptr) ap_note_auth_failure(r);
+  return result;
+}
+
+// The server-level PythonInitHandler list (runs at post_read_request).
+const apr_array_header_t* server_init_list(const request_rec* r) {
+  const auto* cfg = static_cast<const ModuleConfig*>(
+      ap_get_module_config(r->server->lookup_defaults, &python_module));
+  return cfg != nullptr ? cfg->handlers[phase_index(Phase::kInit)] : nullptr;
+}
+
+int run_phase(request_rec* r, Phase phase, const ModuleConfig* cfg, const apr_array_header_t* list,
+              std::string_view extension) {
+  const RequestState* state = existing_request_state(r);
+  const apr_array_header_t* const* dynamic =
+      state != nullptr ? &state->dynamic[phase_index(phase)] : nullptr;
+  bool has_dynamic = dynamic != nullptr && *dynamic != nullptr && (*dynamic)->nelts > 0;
+  if ((list == nullptr || list->nelts == 0) && !has_dynamic) return DECLINED;
+  int result = run_entries(PhaseRun{r, phase, cfg, list, dynamic, extension});
+  if (phase == Phase::kAuthen) result = check_authen_result(r, result);
+  return result;
 }
 
 }  // namespace
@@ -199,8 +256,21 @@ int run_request_phase(request_rec* r, Phase phase) noexcept {
     if (cfg == nullptr) return DECLINED;
     std::string_view extension;
     const apr_array_header_t* list = handlers_for(r, cfg, phase, &extension);
-    if (list == nullptr || list->nelts == 0) return DECLINED;
-    return run_entries(PhaseRun{r, phase, cfg, list, extension});
+    return run_phase(r, phase, cfg, list, extension);
+  });
+}
+
+int run_init_phase(request_rec* r, bool server_level) noexcept {
+  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR), [&]() -> int {
+    const ModuleConfig* cfg = apache::dir_config(r);
+    if (cfg == nullptr) return DECLINED;
+    const apr_array_header_t* server_list = server_init_list(r);
+    std::string_view extension;
+    const apr_array_header_t* list = handlers_for(r, cfg, Phase::kInit, &extension);
+    // A directory-level list runs at header_parser; the inherited server-level list already
+    // ran at post_read_request and never runs twice.
+    if (server_level ? list != server_list : list == server_list) return DECLINED;
+    return run_phase(r, Phase::kInit, cfg, list, extension);
   });
 }
 

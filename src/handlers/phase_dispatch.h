@@ -10,4 +10,8 @@ namespace mp::handlers {
 // and never lets a Python exception escape; DECLINED when no handler is configured.
 int run_request_phase(request_rec* r, Phase phase) noexcept;
 
+// PythonInitHandler: the server-level list at post_read_request (`server_level`), a
+// directory-level list at header_parser.
+int run_init_phase(request_rec* r, bool server_level) noexcept;
+
 }  // namespace mp::handlers

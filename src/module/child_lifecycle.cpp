@@ -9,6 +9,7 @@
 #include "common/handler_spec.h"
 #include "cpython/exception.h"
 #include "cpython/runtime.h"
+#include "handlers/dispatch_services.h"
 #include "handlers/handler_cache.h"
 #include "module/config.h"
 #include "python/interpreter_setup.h"
@@ -73,6 +74,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
     options.builtin_init = &python::init_apache_module;
     std::string error;
     cpython::InterpreterRegistry::instance().set_initializer(&handlers::create_interpreter_data);
+    handlers::install_dispatch_services();
     if (!cpython::start_python(options, &error)) {
       apache::log_server(APLOG_CRIT, 0, s, "MP0001", "cannot initialise Python: " + error);
       return 0;

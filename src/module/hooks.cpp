@@ -1,33 +1,64 @@
-// Apache hooks: configuration lifecycle, child start and the request phases.
+// Apache hooks: configuration lifecycle, child start and the request phases. Phase hooks are
+// registered in pre_config only for phases the configuration uses (httpd sorts hooks again
+// after processing the configuration, so registering them there is supported).
 #include "module/hooks.h"
 
 #include <patchlevel.h>
+#include <util_cfgtree.h>
 
 #include <cstring>
 
 #include "apache/boundary.h"
 #include "apache/module_config.h"
 #include "handlers/phase_dispatch.h"
+#include "handlers/request_state.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
+#include "module/phase_usage.h"
 
 namespace mp::module {
 namespace {
 
-int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
-  reset_import_list(pconf);
-  return OK;
-}
-
-int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
-                server_rec* /*s*/) noexcept {
-  ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);
-  return OK;
-}
+using handlers::run_init_phase;
+using handlers::run_request_phase;
 
 bool is_python_handler(const char* handler) {
   return handler != nullptr &&
          (std::strcmp(handler, "mod_python") == 0 || std::strcmp(handler, "python-program") == 0);
+}
+
+int post_read_request(request_rec* r) noexcept {
+  int result = run_init_phase(r, true);
+  if (result != OK && result != DECLINED) return result;
+  int own = run_request_phase(r, Phase::kPostReadRequest);
+  return own == DECLINED ? result : own;
+}
+
+int translate_name(request_rec* r) noexcept { return run_request_phase(r, Phase::kTrans); }
+
+int header_parser(request_rec* r) noexcept {
+  int result = run_init_phase(r, false);
+  if (result != OK && result != DECLINED) return result;
+  int own = run_request_phase(r, Phase::kHeaderParser);
+  return own == DECLINED ? result : own;
+}
+
+int access_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kAccess); }
+int check_user_id(request_rec* r) noexcept { return run_request_phase(r, Phase::kAuthen); }
+int auth_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kAuthz); }
+int type_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kType); }
+int fixups(request_rec* r) noexcept { return run_request_phase(r, Phase::kFixup); }
+
+int log_transaction(request_rec* r) noexcept {
+  return apache::guard(r->server, static_cast<int>(DECLINED), [&]() -> int {
+    int result = run_request_phase(r, Phase::kLog);
+    // PythonCleanupHandler runs when the request pool goes; make sure that is arranged.
+    const auto* cfg = apache::dir_config(r);
+    if (cfg != nullptr && cfg->handlers[phase_index(Phase::kCleanup)] != nullptr) {
+      handlers::request_state(r);
+    }
+    return result;
+  });
 }
 
 // A handler configured in <Location> serves URIs, not files: skip the directory walk (stat
@@ -51,7 +82,46 @@ int map_to_storage(request_rec* r) noexcept {
 
 int content_handler(request_rec* r) noexcept {
   if (!is_python_handler(r->handler)) return DECLINED;
-  return handlers::run_request_phase(r, Phase::kHandler);
+  return run_request_phase(r, Phase::kHandler);
+}
+
+void register_phase_hooks(const PhaseUsage& usage) {
+  auto used = [&](Phase p) { return usage.phases.test(phase_index(p)); };
+  // Phases that .htaccess files may configure need their hooks whenever overrides are allowed.
+  auto dir_used = [&](Phase p) { return used(p) || usage.htaccess_possible; };
+  if (used(Phase::kPostReadRequest) || used(Phase::kInit)) {
+    ap_hook_post_read_request(post_read_request, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
+  if (used(Phase::kTrans))
+    ap_hook_translate_name(translate_name, nullptr, nullptr, APR_HOOK_MIDDLE);
+  if (dir_used(Phase::kHeaderParser) || dir_used(Phase::kInit)) {
+    ap_hook_header_parser(header_parser, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
+  if (dir_used(Phase::kAccess)) {
+    ap_hook_access_checker(access_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
+  if (dir_used(Phase::kAuthen)) {
+    ap_hook_check_user_id(check_user_id, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
+  if (dir_used(Phase::kAuthz))
+    ap_hook_auth_checker(auth_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
+  if (dir_used(Phase::kType)) ap_hook_type_checker(type_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
+  if (dir_used(Phase::kFixup)) ap_hook_fixups(fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+  if (dir_used(Phase::kLog) || dir_used(Phase::kCleanup)) {
+    ap_hook_log_transaction(log_transaction, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
+}
+
+int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
+  reset_import_list(pconf);
+  register_phase_hooks(scan_phase_usage(ap_conftree));
+  return OK;
+}
+
+int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
+                server_rec* /*s*/) noexcept {
+  ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);
+  return OK;
 }
 
 }  // namespace

@@ -19,6 +19,7 @@ struct InterpreterData : cpython::InterpreterExtension {
 struct ProcessContext {
   server_rec* main_server = nullptr;
   apr_pool_t* child_pool = nullptr;
+  const char* addhandler_exts = "";  // extensions mapped to mod_python by AddHandler
 };
 ProcessContext& process_context() noexcept;
 

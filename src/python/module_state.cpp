@@ -33,6 +33,8 @@ int traverse(PyObject* module, visitproc visit, void* arg) {
   Py_VISIT(st->request_type);
   Py_VISIT(st->connection_type);
   Py_VISIT(st->server_type);
+  Py_VISIT(st->finfo_type);
+  Py_VISIT(st->hlist_type);
   Py_VISIT(st->server_return);
   return 0;
 }
@@ -44,6 +46,8 @@ int clear(PyObject* module) {
   Py_CLEAR(st->request_type);
   Py_CLEAR(st->connection_type);
   Py_CLEAR(st->server_type);
+  Py_CLEAR(st->finfo_type);
+  Py_CLEAR(st->hlist_type);
   Py_CLEAR(st->server_return);
   return 0;
 }
@@ -60,7 +64,9 @@ int exec_module(PyObject* module) noexcept {
   if (!add_type(module, &g_table_spec, &st->table_type) ||
       !add_type(module, &g_request_spec, &st->request_type) ||
       !add_type(module, &g_connection_spec, &st->connection_type) ||
-      !add_type(module, &g_server_spec, &st->server_type)) {
+      !add_type(module, &g_server_spec, &st->server_type) ||
+      !add_type(module, &g_finfo_spec, &st->finfo_type) ||
+      !add_type(module, &g_hlist_spec, &st->hlist_type)) {
     return -1;
   }
   st->server_return = PyErr_NewExceptionWithDoc(

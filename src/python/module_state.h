@@ -10,6 +10,8 @@ struct ModuleState {
   PyTypeObject* request_type;
   PyTypeObject* connection_type;
   PyTypeObject* server_type;
+  PyTypeObject* finfo_type;
+  PyTypeObject* hlist_type;
   PyObject* server_return;  // apache.SERVER_RETURN
 };
 
@@ -28,5 +30,7 @@ extern PyType_Spec g_table_spec;
 extern PyType_Spec g_request_spec;
 extern PyType_Spec g_connection_spec;
 extern PyType_Spec g_server_spec;
+extern PyType_Spec g_finfo_spec;
+extern PyType_Spec g_hlist_spec;
 
 }  // namespace mp::python

@@ -4,6 +4,8 @@
 
 #include "cpython/strings.h"
 #include "python/connection_object.h"
+#include "python/finfo_object.h"
+#include "python/hlist_object.h"
 #include "python/request_object.h"
 #include "python/server_object.h"
 #include "python/table_object.h"
@@ -208,7 +210,13 @@ PyObject* get_interpreter(PyObject* self, void*) {
 
 PyObject* get_phase(PyObject* self, void*) { return Py_NewRef(as_request(self)->phase); }
 PyObject* get_extension(PyObject* self, void*) { return Py_NewRef(as_request(self)->extension); }
-PyObject* get_hlist(PyObject* self, void*) { return Py_NewRef(as_request(self)->hlist); }
+PyObject* get_hlist(PyObject* self, void*) {
+  if (live_request(self) == nullptr) return nullptr;
+  GilAssumed g;
+  return make_hlist(g.gil(), state_of(self),
+                    static_cast<const apache::HandlerEntry*>(as_request(self)->dispatch_entry))
+      .release();
+}
 
 PyObject* get_bytes_queued(PyObject* self, void*) {
   return PyLong_FromLongLong(as_request(self)->bytes_queued);
@@ -224,6 +232,102 @@ PyObject* get_useragent_addr(PyObject* self, void*) {
   request_rec* r = live_request(self);
   if (r == nullptr) return nullptr;
   return address_tuple(r->useragent_addr).release();
+}
+
+PyObject* get_finfo(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  GilAssumed g;
+  return make_finfo(g.gil(), state_of(self), r->finfo).release();
+}
+
+int set_finfo(PyObject* self, PyObject* value, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return -1;
+  if (value == nullptr || !is_finfo(state_of(self), value)) {
+    PyErr_SetString(PyExc_TypeError, "finfo must be an mp_finfo (from apache.stat())");
+    return -1;
+  }
+  auto* f = reinterpret_cast<FinfoObject*>(value);
+  r->finfo = f->finfo;
+  if (f->fname != Py_None) {
+    std::string name;
+    GilAssumed g;
+    if (!cpython::apache_string(g.gil(), f->fname, &name, "fname")) return -1;
+    r->finfo.fname = apr_pstrdup(r->pool, name.c_str());
+  }
+  return 0;
+}
+
+PyObject* get_parsed_uri(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  const apr_uri_t& u = r->parsed_uri;
+  GilAssumed g;
+  auto s = [&](const char* v) { return cpython::str_or_none(g.gil(), v); };
+  Ref port = u.port_str != nullptr ? Ref::steal(PyLong_FromLong(u.port)) : Ref::borrow(Py_None);
+  Ref parts[9] = {s(u.scheme), s(u.hostinfo), s(u.user),  s(u.password), s(u.hostname),
+                  port,        s(u.path),     s(u.query), s(u.fragment)};
+  PyObject* tuple = PyTuple_New(9);
+  if (tuple == nullptr) return nullptr;
+  for (Py_ssize_t i = 0; i < 9; ++i) {
+    if (!parts[i]) {
+      Py_DECREF(tuple);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(tuple, i, parts[i].release());
+  }
+  return tuple;
+}
+
+PyObject* related(PyObject* self, request_rec* other) {
+  if (other == nullptr) Py_RETURN_NONE;
+  auto object_for = dispatch_services().object_for;
+  if (object_for == nullptr) Py_RETURN_NONE;
+  PyObject* obj = object_for(other, as_request(self)->interp);
+  return obj != nullptr ? Py_NewRef(obj) : nullptr;
+}
+PyObject* get_main(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  return r == nullptr ? nullptr : related(self, r->main);
+}
+PyObject* get_prev(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  return r == nullptr ? nullptr : related(self, r->prev);
+}
+PyObject* get_next(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  return r == nullptr ? nullptr : related(self, r->next);
+}
+
+PyObject* string_tuple(const apr_array_header_t* arr) {
+  if (arr == nullptr) return PyTuple_New(0);
+  PyObject* tuple = PyTuple_New(arr->nelts);
+  if (tuple == nullptr) return nullptr;
+  const auto* items = reinterpret_cast<const char* const*>(arr->elts);
+  GilAssumed g;
+  for (int i = 0; i < arr->nelts; ++i) {
+    PyObject* item = cpython::str_or_none(g.gil(), items[i]).release();
+    if (item == nullptr) {
+      Py_DECREF(tuple);
+      return nullptr;
+    }
+    PyTuple_SET_ITEM(tuple, i, item);
+  }
+  return tuple;
+}
+PyObject* get_allowed_xmethods(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  return r == nullptr ? nullptr : string_tuple(r->allowed_xmethods);
+}
+PyObject* get_allowed_methods(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  return string_tuple(r->allowed_methods ? r->allowed_methods->method_list : nullptr);
+}
+PyObject* get_content_languages(PyObject* self, void*) {
+  request_rec* r = live_request(self);
+  return r == nullptr ? nullptr : string_tuple(r->content_languages);
 }
 
 PyObject* get_request_rec(PyObject* self, void*) {
@@ -303,6 +407,14 @@ PyGetSetDef g_getsets[] = {
     {"allowed", get_allowed, nullptr, "Allowed methods bitmask", nullptr},
     {"useragent_addr", get_useragent_addr, nullptr, "(ip, port) of the client", nullptr},
     {"_request_rec", get_request_rec, nullptr, nullptr, nullptr},
+    {"finfo", get_finfo, set_finfo, "mp_finfo of req.filename", nullptr},
+    {"parsed_uri", get_parsed_uri, nullptr, "9-tuple of URI parts", nullptr},
+    {"main", get_main, nullptr, "Main request of a sub-request", nullptr},
+    {"prev", get_prev, nullptr, "Previous request of an internal redirect", nullptr},
+    {"next", get_next, nullptr, "Next request of an internal redirect", nullptr},
+    {"allowed_xmethods", get_allowed_xmethods, nullptr, nullptr, nullptr},
+    {"allowed_methods", get_allowed_methods, nullptr, nullptr, nullptr},
+    {"content_languages", get_content_languages, nullptr, nullptr, nullptr},
     {"__dict__", get_dict, nullptr, nullptr, nullptr},
 };
 #undef MP_RW

@@ -246,22 +246,6 @@ PyObject* m_send_http_header(PyObject* self, PyObject*) {
   Py_RETURN_NONE;
 }
 
-PyObject* m_document_root(PyObject* self, PyObject*) {
-  request_rec* r = live_request(self);
-  if (r == nullptr) return nullptr;
-  GilAssumed g;
-  return cpython::str_or_none(g.gil(), ap_document_root(r)).release();
-}
-
-PyObject* m_construct_url(PyObject* self, PyObject* arg) {
-  request_rec* r = live_request(self);
-  if (r == nullptr) return nullptr;
-  std::string uri;
-  GilAssumed g;
-  if (!cpython::apache_string(g.gil(), arg, &uri, "uri")) return nullptr;
-  return cpython::str_or_none(g.gil(), ap_construct_url(r->pool, uri.c_str(), r)).release();
-}
-
 template <typename F>
 PyCFunction cfunc(F f) {
   return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
@@ -284,14 +268,6 @@ std::span<PyMethodDef> request_io_methods() {
       {"get_options", m_get_options, METH_NOARGS, "PythonOption values."},
       {"discard_request_body", m_discard_request_body, METH_NOARGS, nullptr},
       {"send_http_header", m_send_http_header, METH_NOARGS, "No-op (legacy)."},
-  };
-  return methods;
-}
-
-std::span<PyMethodDef> request_misc_methods() {
-  static PyMethodDef methods[] = {
-      {"document_root", m_document_root, METH_NOARGS, "DocumentRoot of the server."},
-      {"construct_url", m_construct_url, METH_O, "Absolute URL for a path on this server."},
   };
   return methods;
 }

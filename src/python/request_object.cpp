@@ -31,6 +31,7 @@ int request_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(req->phase);
   Py_VISIT(req->extension);
   Py_VISIT(req->hlist);
+  Py_VISIT(req->cleanups);
   return 0;
 }
 
@@ -46,6 +47,7 @@ int request_clear(PyObject* self) {
   Py_CLEAR(req->phase);
   Py_CLEAR(req->extension);
   Py_CLEAR(req->hlist);
+  Py_CLEAR(req->cleanups);
   return 0;
 }
 
@@ -135,6 +137,8 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->body_done = false;
   req->bytes_queued = 0;
   req->content_type_set = false;
+  req->cleanups = nullptr;
+  req->dispatch_entry = nullptr;
   PyObject_GC_Track(req);
   return Ref::steal(reinterpret_cast<PyObject*>(req));
 }
@@ -160,6 +164,11 @@ request_rec* live_request(PyObject* self) noexcept {
     return nullptr;
   }
   return req->r;
+}
+
+DispatchServices& dispatch_services() noexcept {
+  static DispatchServices services;
+  return services;
 }
 
 bool response_started(const RequestObject* req) noexcept {

@@ -38,6 +38,8 @@ struct RequestObject {
   bool body_done;
   long long bytes_queued;  // bytes handed to write()/sendfile()
   bool content_type_set;
+  PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
+  const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
 };
 
 inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<RequestObject*>(obj); }
@@ -55,6 +57,17 @@ request_rec* live_request(PyObject* self) noexcept;
 std::span<PyMethodDef> request_io_methods();
 std::span<PyMethodDef> request_misc_methods();
 std::span<PyGetSetDef> request_getsets();
+
+// Services the upper (dispatch) layer provides to request methods; set once at start-up.
+struct DispatchServices {
+  // req.add_handler: false with a Python exception set on failure.
+  bool (*add_handler)(request_rec* r, const char* phase, const char* handler,
+                      const char* directory) = nullptr;
+  // The request object of another request_rec (main/prev/next) in the same interpreter;
+  // borrowed, or nullptr with a Python exception set.
+  PyObject* (*object_for)(request_rec* r, cpython::Interpreter* interp) = nullptr;
+};
+DispatchServices& dispatch_services() noexcept;
 
 // Response started (headers sent or body bytes queued): no error page may follow.
 bool response_started(const RequestObject* req) noexcept;

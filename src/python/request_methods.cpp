@@ -1,0 +1,327 @@
+// mp_request methods beyond body I/O: dispatch (add_handler, register_cleanup), redirects,
+// files, authentication, CGI variables, conditional requests and SSL lookups (spec §10.1).
+#include <apr_base64.h>
+#include <apr_file_io.h>
+#include <apr_optional.h>
+#include <strings.h>
+
+#include <cstring>
+
+#include <string>
+
+#include "apache/log.h"
+#include "cpython/strings.h"
+#include "python/interpreter_setup.h"
+#include "python/request_object.h"
+
+// mod_ssl's optional functions, declared here to avoid depending on its header.
+APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec*));
+APR_DECLARE_OPTIONAL_FN(char*, ssl_var_lookup,
+                        (apr_pool_t*, server_rec*, conn_rec*, request_rec*, char*));
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+#define REQ_OR_FAIL()                  \
+  request_rec* r = live_request(self); \
+  if (r == nullptr) return nullptr
+
+template <typename F>
+PyCFunction cfunc(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
+PyObject* str_result(const char* value) {
+  GilAssumed g;
+  return cpython::str_or_none(g.gil(), value).release();
+}
+
+bool text_arg(PyObject* obj, std::string* out, const char* what) {
+  GilAssumed g;
+  return cpython::apache_string(g.gil(), obj, out, what);
+}
+
+PyObject* m_add_handler(PyObject* self, PyObject* args) {
+  PyObject* phase = nullptr;
+  PyObject* handler = nullptr;
+  PyObject* dir = Py_None;
+  if (!PyArg_ParseTuple(args, "OO|O:add_handler", &phase, &handler, &dir)) return nullptr;
+  REQ_OR_FAIL();
+  std::string phase_text;
+  std::string handler_text;
+  std::string dir_text;
+  if (!text_arg(phase, &phase_text, "phase") || !text_arg(handler, &handler_text, "handler")) {
+    return nullptr;
+  }
+  if (dir != Py_None && !text_arg(dir, &dir_text, "dir")) return nullptr;
+  auto add = dispatch_services().add_handler;
+  if (add == nullptr) {
+    PyErr_SetString(PyExc_RuntimeError, "dispatcher not available");
+    return nullptr;
+  }
+  if (!add(r, phase_text.c_str(), handler_text.c_str(),
+           dir == Py_None ? nullptr : dir_text.c_str())) {
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_register_cleanup(PyObject* self, PyObject* args) {
+  PyObject* callable = nullptr;
+  PyObject* data = Py_None;
+  if (!PyArg_ParseTuple(args, "O|O:register_cleanup", &callable, &data)) return nullptr;
+  if (live_request(self) == nullptr) return nullptr;
+  if (!PyCallable_Check(callable)) {
+    PyErr_SetString(PyExc_ValueError, "first argument must be a callable object");
+    return nullptr;
+  }
+  RequestObject* req = as_request(self);
+  if (req->cleanups == nullptr) {
+    req->cleanups = PyList_New(0);
+    if (req->cleanups == nullptr) return nullptr;
+  }
+  Ref pair = Ref::steal(PyTuple_Pack(2, callable, data));
+  if (!pair || PyList_Append(req->cleanups, pair.get()) < 0) return nullptr;
+  Py_RETURN_NONE;
+}
+
+PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
+  REQ_OR_FAIL();
+  std::string uri;
+  if (!text_arg(arg, &uri, "uri")) return nullptr;
+  GilAssumed g;
+  {
+    cpython::DetachScope io(g.gil());
+    ap_internal_redirect(apr_pstrdup(r->pool, uri.c_str()), r);
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_sendfile(PyObject* self, PyObject* args) {
+  PyObject* path_obj = nullptr;
+  long long offset = 0;
+  long long length = -1;
+  if (!PyArg_ParseTuple(args, "O|LL:sendfile", &path_obj, &offset, &length)) return nullptr;
+  REQ_OR_FAIL();
+  std::string path;
+  if (!text_arg(path_obj, &path, "path")) return nullptr;
+  apr_finfo_t finfo;
+  if (apr_stat(&finfo, path.c_str(), APR_FINFO_SIZE, r->pool) != APR_SUCCESS) {
+    PyErr_Format(PyExc_OSError, "Could not stat file for reading: %s", path.c_str());
+    return nullptr;
+  }
+  apr_file_t* fd = nullptr;
+  if (apr_file_open(&fd, path.c_str(), APR_READ | APR_SENDFILE_ENABLED, APR_OS_DEFAULT, r->pool) !=
+      APR_SUCCESS) {
+    PyErr_Format(PyExc_OSError, "Could not open file for reading: %s", path.c_str());
+    return nullptr;
+  }
+  if (offset < 0 || offset > finfo.size) offset = finfo.size;
+  if (length < 0 || offset + length > finfo.size) length = finfo.size - offset;
+  apr_size_t sent = 0;
+  apr_status_t status = APR_SUCCESS;
+  GilAssumed g;
+  as_request(self)->bytes_queued += length;
+  {
+    cpython::DetachScope io(g.gil());
+    status =
+        ap_send_fd(fd, r, static_cast<apr_off_t>(offset), static_cast<apr_size_t>(length), &sent);
+  }
+  if (status != APR_SUCCESS) {
+    PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
+    return nullptr;
+  }
+  return PyLong_FromSize_t(sent);
+}
+
+PyObject* m_allow_methods(PyObject* self, PyObject* args) {
+  PyObject* methods = nullptr;
+  int reset = 0;
+  if (!PyArg_ParseTuple(args, "O|i:allow_methods", &methods, &reset)) return nullptr;
+  REQ_OR_FAIL();
+  if (!PySequence_Check(methods) || PyUnicode_Check(methods)) {
+    PyErr_SetString(PyExc_TypeError, "First argument must be a sequence");
+    return nullptr;
+  }
+  Py_ssize_t n = PySequence_Size(methods);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    Ref item = Ref::steal(PySequence_GetItem(methods, i));
+    std::string name;
+    if (!item || !text_arg(item.get(), &name, "method")) return nullptr;
+    ap_allow_methods(r, (reset != 0 && i == 0) ? 1 : 0, apr_pstrdup(r->pool, name.c_str()),
+                     nullptr);
+  }
+  if (n == 0 && reset != 0) ap_clear_method_list(r->allowed_methods);
+  Py_RETURN_NONE;
+}
+
+// Decodes "Authorization: Basic ..." itself: works without AuthType (mod_python 3.5 did too).
+PyObject* m_get_basic_auth_pw(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  const char* header = apr_table_get(
+      r->headers_in, PROXYREQ_PROXY == r->proxyreq ? "Proxy-Authorization" : "Authorization");
+  if (header == nullptr) Py_RETURN_NONE;
+  const char* type = ap_getword(r->pool, &header, ' ');
+  if (strcasecmp(type, "Basic") != 0) Py_RETURN_NONE;
+  while (*header == ' ' || *header == '\t') ++header;
+  char* decoded = static_cast<char*>(apr_palloc(r->pool, apr_base64_decode_len(header) + 1));
+  int len = apr_base64_decode(decoded, header);
+  decoded[len] = '\0';
+  char* colon = std::strchr(decoded, ':');
+  if (colon == nullptr) Py_RETURN_NONE;
+  *colon = '\0';
+  r->user = decoded;
+  r->ap_auth_type = const_cast<char*>("Basic");
+  GilAssumed g;
+  return cpython::latin1_str_or_none(g.gil(), colon + 1).release();
+}
+
+PyObject* m_auth_name(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  return str_result(ap_auth_name(r));
+}
+
+PyObject* m_auth_type(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  return str_result(ap_auth_type(r));
+}
+
+PyObject* m_add_common_vars(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  ap_add_common_vars(r);
+  Py_RETURN_NONE;
+}
+
+PyObject* m_add_cgi_vars(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  apr_table_t* env = r->subprocess_env;
+  ap_add_common_vars(r);
+  apr_table_setn(env, "GATEWAY_INTERFACE", "CGI/1.1");
+  apr_table_setn(env, "SERVER_PROTOCOL", r->protocol);
+  apr_table_setn(env, "REQUEST_METHOD", r->method);
+  apr_table_setn(env, "QUERY_STRING", r->args != nullptr ? r->args : "");
+  apr_table_setn(env, "REQUEST_URI", r->unparsed_uri);
+  if (r->path_info != nullptr && r->path_info[0] != '\0') {
+    std::size_t uri_len = std::strlen(r->uri);
+    std::size_t info_len = std::strlen(r->path_info);
+    std::size_t script_len = info_len <= uri_len ? uri_len - info_len : uri_len;
+    apr_table_setn(env, "SCRIPT_NAME", apr_pstrndup(r->pool, r->uri, script_len));
+    apr_table_setn(env, "PATH_INFO", r->path_info);
+  } else {
+    apr_table_setn(env, "SCRIPT_NAME", r->uri);
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_set_etag(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  ap_set_etag(r);
+  Py_RETURN_NONE;
+}
+
+PyObject* m_set_last_modified(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  ap_set_last_modified(r);
+  Py_RETURN_NONE;
+}
+
+PyObject* m_meets_conditions(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  return PyLong_FromLong(ap_meets_conditions(r));
+}
+
+PyObject* m_update_mtime(PyObject* self, PyObject* arg) {
+  REQ_OR_FAIL();
+  double seconds = PyFloat_AsDouble(arg);
+  if (seconds == -1.0 && PyErr_Occurred()) return nullptr;
+  ap_update_mtime(r, static_cast<apr_time_t>(seconds * static_cast<double>(APR_USEC_PER_SEC)));
+  Py_RETURN_NONE;
+}
+
+PyObject* m_is_https(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  auto* is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
+  return PyLong_FromLong(is_https != nullptr && is_https(r->connection) ? 1 : 0);
+}
+
+PyObject* m_ssl_var_lookup(PyObject* self, PyObject* arg) {
+  REQ_OR_FAIL();
+  std::string name;
+  if (!text_arg(arg, &name, "variable name")) return nullptr;
+  auto* lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+  if (lookup == nullptr) Py_RETURN_NONE;
+  char* value = lookup(r->pool, r->server, r->connection, r, apr_pstrdup(r->pool, name.c_str()));
+  if (value == nullptr || value[0] == '\0') Py_RETURN_NONE;
+  return str_result(value);
+}
+
+PyObject* m_get_remote_host(PyObject* self, PyObject* args) {
+  int type = REMOTE_NAME;
+  PyObject* str_is_ip = nullptr;
+  if (!PyArg_ParseTuple(args, "|iO:get_remote_host", &type, &str_is_ip)) return nullptr;
+  REQ_OR_FAIL();
+  int is_ip = 0;
+  const char* host = nullptr;
+  {
+    GilAssumed g;
+    cpython::DetachScope io(g.gil());  // may do a DNS lookup
+    host = ap_get_useragent_host(r, type, str_is_ip != nullptr ? &is_ip : nullptr);
+  }
+  if (str_is_ip == nullptr) return str_result(host);
+  Ref text = Ref::steal(str_result(host));
+  if (!text) return nullptr;
+  return Py_BuildValue("(Oi)", text.get(), is_ip);
+}
+
+PyObject* m_get_addhandler_exts(PyObject* self, PyObject*) {
+  if (live_request(self) == nullptr) return nullptr;
+  return PyUnicode_FromString(process_context().addhandler_exts);
+}
+
+PyObject* m_document_root(PyObject* self, PyObject*) {
+  REQ_OR_FAIL();
+  return str_result(ap_document_root(r));
+}
+
+PyObject* m_construct_url(PyObject* self, PyObject* arg) {
+  REQ_OR_FAIL();
+  std::string uri;
+  if (!text_arg(arg, &uri, "uri")) return nullptr;
+  return str_result(ap_construct_url(r->pool, uri.c_str(), r));
+}
+
+}  // namespace
+
+std::span<PyMethodDef> request_misc_methods() {
+  static PyMethodDef methods[] = {
+      {"add_handler", m_add_handler, METH_VARARGS, "add_handler(phase, handler[, dir])"},
+      {"register_cleanup", m_register_cleanup, METH_VARARGS,
+       "register_cleanup(callable[, data]): run at the end of the request."},
+      {"internal_redirect", m_internal_redirect, METH_O, "Internal redirect to a URI."},
+      {"sendfile", m_sendfile, METH_VARARGS, "sendfile(path[, offset, len]) -> bytes sent"},
+      {"allow_methods", m_allow_methods, METH_VARARGS, "allow_methods(methods[, reset])"},
+      {"get_basic_auth_pw", m_get_basic_auth_pw, METH_NOARGS,
+       "Password of Basic authentication (sets req.user)."},
+      {"auth_name", m_auth_name, METH_NOARGS, "AuthName"},
+      {"auth_type", m_auth_type, METH_NOARGS, "AuthType"},
+      {"add_common_vars", m_add_common_vars, METH_NOARGS, nullptr},
+      {"add_cgi_vars", m_add_cgi_vars, METH_NOARGS, nullptr},
+      {"set_etag", m_set_etag, METH_NOARGS, nullptr},
+      {"set_last_modified", m_set_last_modified, METH_NOARGS, nullptr},
+      {"meets_conditions", m_meets_conditions, METH_NOARGS, nullptr},
+      {"update_mtime", m_update_mtime, METH_O, nullptr},
+      {"is_https", m_is_https, METH_NOARGS, nullptr},
+      {"ssl_var_lookup", m_ssl_var_lookup, METH_O, nullptr},
+      {"get_remote_host", m_get_remote_host, METH_VARARGS, nullptr},
+      {"get_addhandler_exts", m_get_addhandler_exts, METH_NOARGS, nullptr},
+      {"document_root", m_document_root, METH_NOARGS, "DocumentRoot of the server."},
+      {"construct_url", m_construct_url, METH_O, "Absolute URL for a path on this server."},
+  };
+  return methods;
+}
+
+}  // namespace mp::python
