@@ -17,6 +17,14 @@ struct HandlerEntry {
   bool silent;            // PythonHandlerModule: a missing callable is skipped
 };
 
+// A filter registered with PythonInputFilter/PythonOutputFilter or req.register_*_filter.
+struct FilterEntry {
+  const char* handler;    // "module[::object]"
+  const char* directory;  // where it was registered, with trailing '/'; may be null
+  bool is_location;
+  bool is_input;
+};
+
 // A flag that may be unset so that merging can tell "Off" from "not said".
 enum class Tristate : signed char { kUnset = -1, kOff = 0, kOn = 1 };
 
@@ -32,6 +40,7 @@ struct ModuleConfig {
   // Handler lists per phase; null when this section does not define the phase.
   apr_array_header_t* handlers[kPhaseCount];
   apr_hash_t* ext_handlers;  // "PythonHandler.ext" -> apr_array_header_t of HandlerEntry
+  apr_hash_t* filters;       // lower-case filter name -> FilterEntry
   Tristate debug;
   Tristate autoreload;
   Tristate interp_per_directory;
@@ -40,6 +49,8 @@ struct ModuleConfig {
   const char* interpreter;      // PythonInterpreter
   const char* python_path;      // PythonPath expression
   const char* python_path_dir;  // directory of the section that set python_path
+  const char* connection_handler;  // PythonConnectionHandler (server config)
+  const char* connection_handler_dir;
 };
 static_assert(std::is_trivially_destructible_v<ModuleConfig>);
 

@@ -5,6 +5,7 @@
 
 #include "common/handler_spec.h"
 #include "common/path_util.h"
+#include "handlers/filter_dispatch.h"
 #include "handlers/request_state.h"
 #include "python/request_object.h"
 
@@ -54,6 +55,8 @@ void install_dispatch_services() noexcept {
   auto& services = python::dispatch_services();
   services.add_handler = &add_handler;
   services.object_for = &object_for;
+  services.register_filter = &register_request_filter;
+  services.add_filter = &add_request_filter;
 }
 
 }  // namespace mp::handlers

@@ -21,6 +21,7 @@ struct RequestState {
   request_rec* r;
   RequestObjects* objects;
   apr_array_header_t* dynamic[kPhaseCount];  // req.add_handler entries (HandlerEntry)
+  apr_hash_t* filters;  // req.register_*_filter: lower-case name -> FilterEntry
 };
 
 // The state of `r`, created (with its pool cleanup) on first use.

@@ -66,6 +66,15 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
   } else if (add->ext_handlers != nullptr) {
     merged->ext_handlers = add->ext_handlers;
   }
+  if (add->filters != nullptr && base->filters != nullptr) {
+    merged->filters = apr_hash_overlay(pool, add->filters, base->filters);
+  } else if (add->filters != nullptr) {
+    merged->filters = add->filters;
+  }
+  if (add->connection_handler != nullptr) {
+    merged->connection_handler = add->connection_handler;
+    merged->connection_handler_dir = add->connection_handler_dir;
+  }
   merged->debug = pick(add->debug, base->debug);
   merged->autoreload = pick(add->autoreload, base->autoreload);
   merged->interp_per_directory = pick(add->interp_per_directory, base->interp_per_directory);

@@ -11,6 +11,7 @@
 #include "apache/module_config.h"
 #include "common/handler_spec.h"
 #include "common/phase.h"
+#include "handlers/filter_dispatch.h"
 #include "module/config.h"
 
 namespace mp::module {
@@ -196,6 +197,52 @@ const char* directive_import(cmd_parms* cmd, void* /*mconfig*/, const char* modu
   return nullptr;
 }
 
+const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
+                             const char* name) noexcept {
+  auto* cfg = static_cast<ModuleConfig*>(mconfig);
+  bool is_input = *static_cast<const int*>(cmd->info) == 1;
+  HandlerSpec spec;
+  if (!parse_handler_spec(handler, &spec)) {
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": '", handler,
+                       "' is not a handler of the form module[::object]", nullptr);
+  }
+  const char* filter_name = name != nullptr ? name : handler;
+  // Registered globally at parse time; which Python code runs is looked up per request.
+  if (is_input) {
+    ap_register_input_filter(filter_name, handlers::python_input_filter, nullptr,
+                             AP_FTYPE_RESOURCE);
+  } else {
+    ap_register_output_filter(filter_name, handlers::python_output_filter, nullptr,
+                              AP_FTYPE_RESOURCE);
+  }
+  auto* entry =
+      static_cast<apache::FilterEntry*>(apr_pcalloc(cmd->pool, sizeof(apache::FilterEntry)));
+  entry->handler = handler;
+  entry->directory = section_dir(cmd);
+  entry->is_location = in_location(cmd);
+  entry->is_input = is_input;
+  if (cfg->filters == nullptr) cfg->filters = apr_hash_make(cmd->pool);
+  char* key = apr_pstrdup(cmd->pool, filter_name);
+  ap_str_tolower(key);
+  apr_hash_set(cfg->filters, key, APR_HASH_KEY_STRING, entry);
+  return nullptr;
+}
+
+const char* directive_connection_handler(cmd_parms* cmd, void* /*mconfig*/,
+                                         const char* handler) noexcept {
+  const char* error = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE);
+  if (error != nullptr) return error;
+  HandlerSpec spec;
+  if (!parse_handler_spec(handler, &spec)) {
+    return apr_pstrcat(cmd->pool, "PythonConnectionHandler: '", handler,
+                       "' is not a handler of the form module[::object]", nullptr);
+  }
+  ModuleConfig* srv = apache::server_config(cmd->server);
+  srv->connection_handler = handler;
+  srv->connection_handler_dir = nullptr;
+  return nullptr;
+}
+
 template <typename F>
 cmd_func as_cmd(F f) {
   return reinterpret_cast<cmd_func>(reinterpret_cast<void (*)()>(f));
@@ -208,6 +255,8 @@ const Phase kPhaseIds[kPhaseCount] = {
     Phase::kFixup,           Phase::kHandler,     Phase::kLog,          Phase::kCleanup,
     Phase::kConnection,      Phase::kInputFilter, Phase::kOutputFilter};
 const int kFlagIds[] = {0, 1, 2, 3, 4, 5};
+const int kFilterOutput = 0;
+const int kFilterInput = 1;
 
 void* phase_info_ptr(Phase phase) { return const_cast<Phase*>(&kPhaseIds[phase_index(phase)]); }
 void* flag_ptr(int which) { return const_cast<int*>(&kFlagIds[which]); }
@@ -252,6 +301,12 @@ const command_rec g_commands[] = {
                       "One interpreter per directory where a directive was written"),
     MP_FLAG_DIRECTIVE("PythonOptimize", 4, RSRC_CONF, "Python optimisation level 2"),
     MP_FLAG_DIRECTIVE("PythonEnablePdb", 5, OR_ALL, "Run handlers under pdb (-DONE_PROCESS)"),
+    AP_INIT_TAKE12("PythonInputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterInput),
+                   RSRC_CONF | ACCESS_CONF, "PythonInputFilter handler [NAME]"),
+    AP_INIT_TAKE12("PythonOutputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterOutput),
+                   RSRC_CONF | ACCESS_CONF, "PythonOutputFilter handler [NAME]"),
+    AP_INIT_TAKE1("PythonConnectionHandler", as_cmd(directive_connection_handler), nullptr,
+                  RSRC_CONF, "PythonConnectionHandler module[::object]"),
     AP_INIT_TAKE12("PythonOption", as_cmd(directive_option), nullptr, OR_ALL,
                    "PythonOption key [value]"),
     AP_INIT_TAKE2("PythonImport", as_cmd(directive_import), nullptr, RSRC_CONF,

@@ -10,6 +10,7 @@
 
 #include "apache/boundary.h"
 #include "apache/module_config.h"
+#include "handlers/filter_dispatch.h"
 #include "handlers/phase_dispatch.h"
 #include "handlers/request_state.h"
 #include "module/child_lifecycle.h"
@@ -132,6 +133,7 @@ void register_hooks(apr_pool_t* /*pool*/) noexcept {
   ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_map_to_storage(map_to_storage, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  handlers::register_generic_filters();
 }
 
 }  // namespace mp::module

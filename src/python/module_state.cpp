@@ -35,6 +35,7 @@ int traverse(PyObject* module, visitproc visit, void* arg) {
   Py_VISIT(st->server_type);
   Py_VISIT(st->finfo_type);
   Py_VISIT(st->hlist_type);
+  Py_VISIT(st->filter_type);
   Py_VISIT(st->server_return);
   return 0;
 }
@@ -48,6 +49,7 @@ int clear(PyObject* module) {
   Py_CLEAR(st->server_type);
   Py_CLEAR(st->finfo_type);
   Py_CLEAR(st->hlist_type);
+  Py_CLEAR(st->filter_type);
   Py_CLEAR(st->server_return);
   return 0;
 }
@@ -66,7 +68,8 @@ int exec_module(PyObject* module) noexcept {
       !add_type(module, &g_connection_spec, &st->connection_type) ||
       !add_type(module, &g_server_spec, &st->server_type) ||
       !add_type(module, &g_finfo_spec, &st->finfo_type) ||
-      !add_type(module, &g_hlist_spec, &st->hlist_type)) {
+      !add_type(module, &g_hlist_spec, &st->hlist_type) ||
+      !add_type(module, &g_filter_spec, &st->filter_type)) {
     return -1;
   }
   st->server_return = PyErr_NewExceptionWithDoc(

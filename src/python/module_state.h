@@ -12,6 +12,7 @@ struct ModuleState {
   PyTypeObject* server_type;
   PyTypeObject* finfo_type;
   PyTypeObject* hlist_type;
+  PyTypeObject* filter_type;
   PyObject* server_return;  // apache.SERVER_RETURN
 };
 
@@ -32,5 +33,6 @@ extern PyType_Spec g_connection_spec;
 extern PyType_Spec g_server_spec;
 extern PyType_Spec g_finfo_spec;
 extern PyType_Spec g_hlist_spec;
+extern PyType_Spec g_filter_spec;
 
 }  // namespace mp::python

@@ -294,6 +294,45 @@ PyObject* m_construct_url(PyObject* self, PyObject* arg) {
   return str_result(ap_construct_url(r->pool, uri.c_str(), r));
 }
 
+PyObject* register_filter(PyObject* self, PyObject* args, bool is_input) {
+  const char* name = nullptr;
+  const char* handler = nullptr;
+  const char* dir = nullptr;
+  if (!PyArg_ParseTuple(args, "ss|z:register_filter", &name, &handler, &dir)) return nullptr;
+  REQ_OR_FAIL();
+  auto fn = dispatch_services().register_filter;
+  if (fn == nullptr || !fn(r, name, handler, dir, is_input)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "dispatcher not available");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* add_filter(PyObject* self, PyObject* args, bool is_input) {
+  const char* name = nullptr;
+  if (!PyArg_ParseTuple(args, "s:add_filter", &name)) return nullptr;
+  REQ_OR_FAIL();
+  auto fn = dispatch_services().add_filter;
+  if (fn == nullptr || !fn(r, name, is_input)) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_RuntimeError, "dispatcher not available");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_register_input_filter(PyObject* self, PyObject* args) {
+  return register_filter(self, args, true);
+}
+PyObject* m_register_output_filter(PyObject* self, PyObject* args) {
+  return register_filter(self, args, false);
+}
+PyObject* m_add_input_filter(PyObject* self, PyObject* args) {
+  return add_filter(self, args, true);
+}
+PyObject* m_add_output_filter(PyObject* self, PyObject* args) {
+  return add_filter(self, args, false);
+}
+
 }  // namespace
 
 std::span<PyMethodDef> request_misc_methods() {
@@ -320,6 +359,12 @@ std::span<PyMethodDef> request_misc_methods() {
       {"get_addhandler_exts", m_get_addhandler_exts, METH_NOARGS, nullptr},
       {"document_root", m_document_root, METH_NOARGS, "DocumentRoot of the server."},
       {"construct_url", m_construct_url, METH_O, "Absolute URL for a path on this server."},
+      {"register_input_filter", m_register_input_filter, METH_VARARGS,
+       "register_input_filter(name, handler[, dir])"},
+      {"register_output_filter", m_register_output_filter, METH_VARARGS,
+       "register_output_filter(name, handler[, dir])"},
+      {"add_input_filter", m_add_input_filter, METH_VARARGS, "add_input_filter(name)"},
+      {"add_output_filter", m_add_output_filter, METH_VARARGS, "add_output_filter(name)"},
   };
   return methods;
 }

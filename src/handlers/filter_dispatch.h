@@ -1,0 +1,21 @@
+// The Apache filter functions behind PythonInputFilter/PythonOutputFilter and request-scoped
+// Python filters (spec §2.6).
+#pragma once
+
+#include "apache/apache.h"
+
+namespace mp::handlers {
+
+apr_status_t python_output_filter(ap_filter_t* f, apr_bucket_brigade* bb) noexcept;
+apr_status_t python_input_filter(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
+                                 apr_read_type_e block, apr_off_t readbytes) noexcept;
+
+// Handles of the generic filters used for req.register_*_filter (registered at start-up).
+void register_generic_filters() noexcept;
+
+// req.register_*_filter / req.add_*_filter. False with a Python exception set on failure.
+bool register_request_filter(request_rec* r, const char* name, const char* handler,
+                             const char* dir, bool is_input);
+bool add_request_filter(request_rec* r, const char* name, bool is_input);
+
+}  // namespace mp::handlers

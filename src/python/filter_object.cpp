@@ -1,0 +1,318 @@
+// mp_filter implementation: read/readline/write/flush/close/pass_on/disable over brigades.
+#include "python/filter_object.h"
+
+#include <cstring>
+#include <string>
+
+#include "cpython/strings.h"
+
+namespace mp::python {
+
+using cpython::GilAssumed;
+using cpython::Ref;
+
+namespace {
+
+FilterObject* as_filter(PyObject* o) { return reinterpret_cast<FilterObject*>(o); }
+
+FilterObject* live(PyObject* self) {
+  FilterObject* filter = as_filter(self);
+  if (filter->dead) {
+    PyErr_SetString(PyExc_RuntimeError, "filter object used after its request ended");
+    return nullptr;
+  }
+  return filter;
+}
+
+FilterObject* open_filter(PyObject* self) {
+  FilterObject* filter = live(self);
+  if (filter != nullptr && filter->closed) {
+    PyErr_SetString(PyExc_ValueError, "I/O operation on closed filter");
+    return nullptr;
+  }
+  return filter;
+}
+
+apr_bucket_alloc_t* allocator(const FilterObject* filter) { return filter->f->c->bucket_alloc; }
+
+// Input filters: fetch more data from the next filter into `in`.
+bool fetch_input(FilterObject* filter, apr_off_t want) {
+  GilAssumed g;
+  apr_status_t status = APR_SUCCESS;
+  {
+    cpython::DetachScope io(g.gil());
+    status = ap_get_brigade(filter->f->next, filter->in, filter->mode, filter->block,
+                            want > 0 ? want : filter->readbytes);
+  }
+  if (status != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(status)) {
+    PyErr_SetString(PyExc_OSError, "Input filter read error");
+    return false;
+  }
+  return true;
+}
+
+// Takes up to `limit` bytes (or through the first newline when `line`) from the brigade.
+// Metadata buckets met on the way are moved to the output, in order; EOS is noted.
+bool take_data(FilterObject* filter, std::size_t limit, bool line, std::string* out) {
+  apr_bucket_brigade* bb = filter->in;
+  while (!APR_BRIGADE_EMPTY(bb) && out->size() < limit) {
+    apr_bucket* b = APR_BRIGADE_FIRST(bb);
+    if (APR_BUCKET_IS_EOS(b)) {
+      filter->eos_seen = true;
+      apr_bucket_delete(b);
+      break;
+    }
+    if (APR_BUCKET_IS_METADATA(b)) {
+      APR_BUCKET_REMOVE(b);
+      if (!filter->is_input)
+        APR_BRIGADE_INSERT_TAIL(filter->out, b);
+      else
+        apr_bucket_delete(b);
+      continue;
+    }
+    const char* data = nullptr;
+    apr_size_t len = 0;
+    if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+      PyErr_SetString(PyExc_OSError, "Filter bucket read error");
+      return false;
+    }
+    std::size_t want = limit - out->size();
+    if (line) {
+      const void* nl = std::memchr(data, '\n', len);
+      if (nl != nullptr) {
+        std::size_t through = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+        if (through < want) want = through;
+      }
+    }
+    if (len > want) {
+      apr_bucket_split(b, want);
+      len = want;
+    }
+    out->append(data, len);
+    if (filter->consumed != nullptr) {
+      APR_BUCKET_REMOVE(b);
+      APR_BRIGADE_INSERT_TAIL(filter->consumed, b);
+    } else {
+      apr_bucket_delete(b);
+    }
+    if (line && !out->empty() && out->back() == '\n') break;
+  }
+  return true;
+}
+
+PyObject* read_impl(PyObject* self, PyObject* const* args, Py_ssize_t nargs, bool line) {
+  FilterObject* filter = open_filter(self);
+  if (filter == nullptr) return nullptr;
+  long long n = -1;
+  if (nargs > 0 && args[0] != Py_None) {
+    n = PyLong_AsLongLong(args[0]);
+    if (n == -1 && PyErr_Occurred()) return nullptr;
+  }
+  std::size_t limit = n < 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(n);
+  std::string data;
+  if (filter->is_input && APR_BRIGADE_EMPTY(filter->in) && !filter->eos_seen &&
+      !fetch_input(filter, n > 0 ? n : 0)) {
+    return nullptr;
+  }
+  if (!take_data(filter, limit, line, &data)) return nullptr;
+  if (data.empty() && filter->eos_seen) Py_RETURN_NONE;
+  return PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
+}
+
+PyObject* m_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  return read_impl(self, args, nargs, false);
+}
+PyObject* m_readline(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  return read_impl(self, args, nargs, true);
+}
+
+PyObject* m_write(PyObject* self, PyObject* arg) {
+  FilterObject* filter = open_filter(self);
+  if (filter == nullptr) return nullptr;
+  GilAssumed g;
+  cpython::BodyData body;
+  if (!cpython::body_data(g.gil(), arg, &body)) return nullptr;
+  if (body.size > 0) {
+    // Copied: the bucket must never point into Python memory (mod_python 3.5 did).
+    apr_bucket* b = apr_bucket_heap_create(body.data, body.size, nullptr, allocator(filter));
+    APR_BRIGADE_INSERT_TAIL(filter->out, b);
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* pass_out(FilterObject* filter) {
+  if (filter->is_input) Py_RETURN_NONE;  // input filters return their brigade to the caller
+  GilAssumed g;
+  apr_status_t status = APR_SUCCESS;
+  {
+    cpython::DetachScope io(g.gil());
+    status = ap_pass_brigade(filter->f->next, filter->out);
+    apr_brigade_cleanup(filter->out);
+  }
+  if (status != APR_SUCCESS) {
+    PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_flush(PyObject* self, PyObject*) {
+  FilterObject* filter = open_filter(self);
+  if (filter == nullptr) return nullptr;
+  if (!filter->is_input) {
+    APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_flush_create(allocator(filter)));
+  }
+  return pass_out(filter);
+}
+
+PyObject* m_close(PyObject* self, PyObject*) {
+  FilterObject* filter = live(self);
+  if (filter == nullptr) return nullptr;
+  if (filter->closed) Py_RETURN_NONE;
+  filter->closed = true;
+  APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_eos_create(allocator(filter)));
+  return pass_out(filter);
+}
+
+PyObject* m_pass_on(PyObject* self, PyObject*) {
+  FilterObject* filter = open_filter(self);
+  if (filter == nullptr) return nullptr;
+  if (filter->is_input) {
+    if (APR_BRIGADE_EMPTY(filter->in) && !fetch_input(filter, 0)) return nullptr;
+  }
+  for (apr_bucket* b = APR_BRIGADE_FIRST(filter->in); b != APR_BRIGADE_SENTINEL(filter->in);
+       b = APR_BRIGADE_FIRST(filter->in)) {
+    if (APR_BUCKET_IS_EOS(b)) filter->eos_seen = true;
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(filter->out, b);
+  }
+  if (filter->eos_seen) filter->closed = true;
+  return pass_out(filter);
+}
+
+PyObject* m_disable(PyObject* self, PyObject*) {
+  FilterObject* filter = live(self);
+  if (filter == nullptr) return nullptr;
+  *filter->disabled = true;
+  Py_RETURN_NONE;
+}
+
+PyObject* get_closed(PyObject* self, void*) { return PyBool_FromLong(as_filter(self)->closed); }
+PyObject* get_is_input(PyObject* self, void*) { return PyBool_FromLong(as_filter(self)->is_input); }
+PyObject* get_req(PyObject* self, void*) { return Py_NewRef(as_filter(self)->req); }
+PyObject* get_name(PyObject* self, void*) { return Py_NewRef(as_filter(self)->name); }
+PyObject* get_handler(PyObject* self, void*) { return Py_NewRef(as_filter(self)->handler); }
+PyObject* get_dir(PyObject* self, void*) { return Py_NewRef(as_filter(self)->dir); }
+PyObject* get_softspace(PyObject* self, void*) {
+  return PyLong_FromLong(as_filter(self)->softspace);
+}
+int set_softspace(PyObject* self, PyObject* value, void*) {
+  long v = value != nullptr ? PyLong_AsLong(value) : 0;
+  if (v == -1 && PyErr_Occurred()) return -1;
+  as_filter(self)->softspace = static_cast<int>(v);
+  return 0;
+}
+
+template <typename F>
+PyCFunction cfunc(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
+PyMethodDef g_methods[] = {
+    {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes, or None at end of stream"},
+    {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len])"},
+    {"write", m_write, METH_O, "Append data (copied) to the output."},
+    {"flush", m_flush, METH_NOARGS, "Pass the output on with a FLUSH bucket."},
+    {"close", m_close, METH_NOARGS, "End the stream (EOS)."},
+    {"pass_on", m_pass_on, METH_NOARGS, "Pass the input on untouched."},
+    {"disable", m_disable, METH_NOARGS, "Be transparent for the rest of the request."},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyGetSetDef g_getsets[] = {
+    {"closed", get_closed, nullptr, nullptr, nullptr},
+    {"is_input", get_is_input, nullptr, nullptr, nullptr},
+    {"req", get_req, nullptr, nullptr, nullptr},
+    {"name", get_name, nullptr, nullptr, nullptr},
+    {"handler", get_handler, nullptr, nullptr, nullptr},
+    {"dir", get_dir, nullptr, nullptr, nullptr},
+    {"softspace", get_softspace, set_softspace, nullptr, nullptr},
+    {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+int filter_traverse(PyObject* self, visitproc visit, void* arg) {
+  Py_VISIT(Py_TYPE(self));
+  Py_VISIT(as_filter(self)->req);
+  return 0;
+}
+
+void filter_dealloc(PyObject* self) {
+  PyTypeObject* type = Py_TYPE(self);
+  PyObject_GC_UnTrack(self);
+  FilterObject* filter = as_filter(self);
+  Py_CLEAR(filter->req);
+  Py_CLEAR(filter->name);
+  Py_CLEAR(filter->handler);
+  Py_CLEAR(filter->dir);
+  type->tp_free(self);
+  Py_DECREF(type);
+}
+
+PyType_Slot g_slots[] = {
+    {Py_tp_dealloc, reinterpret_cast<void*>(filter_dealloc)},
+    {Py_tp_traverse, reinterpret_cast<void*>(filter_traverse)},
+    {Py_tp_methods, g_methods},
+    {Py_tp_getset, g_getsets},
+    {0, nullptr},
+};
+
+}  // namespace
+
+PyType_Spec g_filter_spec = {"_apache.mp_filter", sizeof(FilterObject), 0,
+                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
+
+Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool is_input,
+                bool* disabled, PyObject* req, const char* handler, const char* dir) {
+  auto* obj = PyObject_GC_New(FilterObject, st->filter_type);
+  if (obj == nullptr) return {};
+  obj->f = f;
+  obj->dead = false;
+  obj->is_input = is_input;
+  obj->closed = false;
+  obj->eos_seen = false;
+  obj->disabled = disabled;
+  obj->in = nullptr;
+  obj->out = nullptr;
+  obj->consumed = nullptr;
+  obj->mode = AP_MODE_READBYTES;
+  obj->block = APR_BLOCK_READ;
+  obj->readbytes = 0;
+  obj->req = Py_NewRef(req != nullptr ? req : Py_None);
+  obj->name = cpython::str_or_none(gil, f->frec->name).release();
+  obj->handler = cpython::str_or_none(gil, handler).release();
+  obj->dir = cpython::str_or_none(gil, dir).release();
+  obj->softspace = 0;
+  PyObject_GC_Track(obj);
+  Ref result = Ref::steal(reinterpret_cast<PyObject*>(obj));
+  if (obj->name == nullptr || obj->handler == nullptr || obj->dir == nullptr) return {};
+  return result;
+}
+
+apr_status_t flush_filter_output(FilterObject* filter, bool pass_unread) noexcept {
+  if (filter->is_input) return APR_SUCCESS;
+  if (pass_unread) {
+    while (!APR_BRIGADE_EMPTY(filter->in)) {
+      apr_bucket* b = APR_BRIGADE_FIRST(filter->in);
+      if (APR_BUCKET_IS_EOS(b)) filter->eos_seen = true;
+      APR_BUCKET_REMOVE(b);
+      APR_BRIGADE_INSERT_TAIL(filter->out, b);
+    }
+    if (filter->eos_seen) filter->closed = true;
+  }
+  if (APR_BRIGADE_EMPTY(filter->out)) return APR_SUCCESS;
+  apr_status_t status = ap_pass_brigade(filter->f->next, filter->out);
+  apr_brigade_cleanup(filter->out);
+  return status;
+}
+
+}  // namespace mp::python
