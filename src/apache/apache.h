@@ -9,6 +9,7 @@
 #include <apr_strings.h>
 #include <apr_tables.h>
 #include <http_config.h>
+#include <http_connection.h>
 #include <http_core.h>
 #include <http_log.h>
 #include <http_main.h>

@@ -45,10 +45,10 @@ struct ModuleConfig {
   Tristate autoreload;
   Tristate interp_per_directory;
   Tristate interp_per_directive;
-  Tristate optimize;            // server only
-  const char* interpreter;      // PythonInterpreter
-  const char* python_path;      // PythonPath expression
-  const char* python_path_dir;  // directory of the section that set python_path
+  Tristate optimize;               // server only
+  const char* interpreter;         // PythonInterpreter
+  const char* python_path;         // PythonPath expression
+  const char* python_path_dir;     // directory of the section that set python_path
   const char* connection_handler;  // PythonConnectionHandler (server config)
   const char* connection_handler_dir;
 };

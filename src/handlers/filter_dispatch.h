@@ -14,8 +14,8 @@ apr_status_t python_input_filter(ap_filter_t* f, apr_bucket_brigade* bb, ap_inpu
 void register_generic_filters() noexcept;
 
 // req.register_*_filter / req.add_*_filter. False with a Python exception set on failure.
-bool register_request_filter(request_rec* r, const char* name, const char* handler,
-                             const char* dir, bool is_input);
+bool register_request_filter(request_rec* r, const char* name, const char* handler, const char* dir,
+                             bool is_input);
 bool add_request_filter(request_rec* r, const char* name, bool is_input);
 
 }  // namespace mp::handlers

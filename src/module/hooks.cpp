@@ -10,6 +10,7 @@
 
 #include "apache/boundary.h"
 #include "apache/module_config.h"
+#include "handlers/connection_dispatch.h"
 #include "handlers/filter_dispatch.h"
 #include "handlers/phase_dispatch.h"
 #include "handlers/request_state.h"
@@ -108,6 +109,9 @@ void register_phase_hooks(const PhaseUsage& usage) {
     ap_hook_auth_checker(auth_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
   if (dir_used(Phase::kType)) ap_hook_type_checker(type_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
   if (dir_used(Phase::kFixup)) ap_hook_fixups(fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+  if (used(Phase::kConnection)) {
+    ap_hook_process_connection(handlers::run_connection_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  }
   if (dir_used(Phase::kLog) || dir_used(Phase::kCleanup)) {
     ap_hook_log_transaction(log_transaction, nullptr, nullptr, APR_HOOK_MIDDLE);
   }

@@ -5,6 +5,7 @@
 
 #include "apache/log.h"
 #include "cpython/strings.h"
+#include "python/server_object.h"
 #include "python/table_object.h"
 
 namespace mp::python {
@@ -129,6 +130,14 @@ PyObject* get_conn_rec(PyObject* self, void*) {
   return PyCapsule_New(c, "conn_rec", nullptr);
 }
 
+PyObject* get_base_server(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  GilAssumed g;
+  return make_server(g.gil(), state_of(self), c->base_server).release();
+}
+
+PyObject* get_hlist(PyObject*, void*) { Py_RETURN_NONE; }
+
 PyGetSetDef g_getsets[] = {
     {"client_ip", get_client_ip, nullptr, "Client IP address", nullptr},
     {"client_addr", get_client_addr, nullptr, "(ip, port) of the client", nullptr},
@@ -146,7 +155,120 @@ PyGetSetDef g_getsets[] = {
     {"id", get_id, nullptr, "Connection id", nullptr},
     {"notes", get_notes, nullptr, "Connection notes", nullptr},
     {"_conn_rec", get_conn_rec, nullptr, nullptr, nullptr},
+    {"base_server", get_base_server, nullptr, "mp_server the connection came in on", nullptr},
+    {"hlist", get_hlist, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
+};
+
+apr_bucket_brigade* input_of(ConnectionObject* conn, conn_rec* c) {
+  if (conn->input == nullptr) conn->input = apr_brigade_create(c->pool, c->bucket_alloc);
+  return conn->input;
+}
+
+// Reads from the connection's input filters; returns the bytes, or None at end of stream.
+PyObject* read_conn(PyObject* self, PyObject* const* args, Py_ssize_t nargs, bool line) {
+  conn_rec* c = live_connection(self);
+  if (c == nullptr) return nullptr;
+  long long want = 0;
+  if (nargs > 0 && args[0] != Py_None) {
+    want = PyLong_AsLongLong(args[0]);
+    if (want == -1 && PyErr_Occurred()) return nullptr;
+  }
+  ConnectionObject* conn = as_conn(self);
+  apr_bucket_brigade* bb = input_of(conn, c);
+  ap_input_mode_t mode =
+      line ? AP_MODE_GETLINE : (want == -1 ? AP_MODE_EXHAUSTIVE : AP_MODE_READBYTES);
+  apr_off_t bytes = want > 0 ? static_cast<apr_off_t>(want) : 8192;
+  apr_status_t status = APR_SUCCESS;
+  std::string data;
+  bool eos = false;
+  GilAssumed g;
+  {
+    cpython::DetachScope io(g.gil());
+    status = ap_get_brigade(c->input_filters, bb, mode, APR_BLOCK_READ, bytes);
+    if (status == APR_SUCCESS) {
+      while (!APR_BRIGADE_EMPTY(bb)) {
+        apr_bucket* b = APR_BRIGADE_FIRST(bb);
+        if (APR_BUCKET_IS_EOS(b)) {
+          eos = true;
+          apr_bucket_delete(b);
+          continue;
+        }
+        const char* chunk = nullptr;
+        apr_size_t len = 0;
+        if (apr_bucket_read(b, &chunk, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+          status = APR_EGENERAL;
+          break;
+        }
+        data.append(chunk, len);
+        apr_bucket_delete(b);
+      }
+    }
+    apr_brigade_cleanup(bb);
+  }
+  if (status == APR_EOF || (status == APR_SUCCESS && data.empty() && eos)) Py_RETURN_NONE;
+  if (status != APR_SUCCESS) {
+    if (data.empty() && (APR_STATUS_IS_ECONNRESET(status) || APR_STATUS_IS_EOF(status))) {
+      Py_RETURN_NONE;
+    }
+    PyErr_SetString(PyExc_OSError, "Connection read error");
+    return nullptr;
+  }
+  return PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
+}
+
+PyObject* m_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  return read_conn(self, args, nargs, false);
+}
+PyObject* m_readline(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  return read_conn(self, args, nargs, true);
+}
+
+PyObject* m_write(PyObject* self, PyObject* arg) {
+  conn_rec* c = live_connection(self);
+  if (c == nullptr) return nullptr;
+  GilAssumed g;
+  cpython::BodyData body;
+  if (!cpython::body_data(g.gil(), arg, &body)) return nullptr;
+  apr_status_t status = APR_SUCCESS;
+  {
+    cpython::DetachScope io(g.gil());
+    apr_bucket_brigade* bb = apr_brigade_create(c->pool, c->bucket_alloc);
+    APR_BRIGADE_INSERT_TAIL(bb,
+                            apr_bucket_heap_create(body.data, body.size, nullptr, c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_flush_create(c->bucket_alloc));
+    status = ap_pass_brigade(c->output_filters, bb);
+    apr_brigade_destroy(bb);
+  }
+  if (status != APR_SUCCESS) {
+    PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* m_log_error(PyObject* self, PyObject* args, PyObject* kwargs) {
+  std::string message;
+  int level = APLOG_ERR;
+  if (!parse_log_args(args, kwargs, &message, &level)) return nullptr;
+  conn_rec* c = live_connection(self);
+  if (c == nullptr) return nullptr;
+  apache::log_connection(level, 0, c, {}, message);
+  Py_RETURN_NONE;
+}
+
+template <typename F>
+PyCFunction cfunc(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
+PyMethodDef g_methods[] = {
+    {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes, or None at end of stream"},
+    {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len]) -> one line"},
+    {"write", m_write, METH_O, "Send data (and flush)."},
+    {"log_error", cfunc(m_log_error), METH_VARARGS | METH_KEYWORDS,
+     "log_error(message, level=APLOG_ERR)"},
+    {nullptr, nullptr, 0, nullptr},
 };
 
 int conn_traverse(PyObject* self, visitproc visit, void* arg) {
@@ -167,6 +289,7 @@ PyType_Slot g_slots[] = {
     {Py_tp_dealloc, reinterpret_cast<void*>(conn_dealloc)},
     {Py_tp_traverse, reinterpret_cast<void*>(conn_traverse)},
     {Py_tp_getset, g_getsets},
+    {Py_tp_methods, g_methods},
     {0, nullptr},
 };
 
@@ -205,6 +328,7 @@ Ref make_connection(const cpython::Gil& /*gil*/, ModuleState* st, conn_rec* c,
   conn->dead = false;
   conn->interp = interp;
   conn->notes = nullptr;
+  conn->input = nullptr;
   PyObject_GC_Track(conn);
   auto* node = static_cast<ConnWrappers*>(apr_palloc(c->pool, sizeof(ConnWrappers)));
   node->interp = interp;

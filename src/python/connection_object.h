@@ -15,6 +15,7 @@ struct ConnectionObject {
   bool dead;
   cpython::Interpreter* interp;
   PyObject* notes;
+  apr_bucket_brigade* input;  // data read from the connection not yet returned
 };
 
 // The connection's object in `interp` (created on first use, dies with the connection pool).

@@ -13,15 +13,14 @@
 namespace mp::python {
 
 struct FilterObject {
-  PyObject_HEAD
-  ap_filter_t* f;
+  PyObject_HEAD ap_filter_t* f;
   bool dead;
   bool is_input;
   bool closed;
-  bool eos_seen;            // EOS met while reading
-  bool* disabled;           // lives in the filter's pool-allocated state
-  apr_bucket_brigade* in;   // output filter: the brigade it was given; input: read buffer
-  apr_bucket_brigade* out;  // output filter: pending output; input: brigade to return
+  bool eos_seen;                 // EOS met while reading
+  bool* disabled;                // lives in the filter's pool-allocated state
+  apr_bucket_brigade* in;        // output filter: the brigade it was given; input: read buffer
+  apr_bucket_brigade* out;       // output filter: pending output; input: brigade to return
   apr_bucket_brigade* consumed;  // output filter: input read this call (replayed on error)
   ap_input_mode_t mode;
   apr_read_type_e block;
@@ -33,9 +32,8 @@ struct FilterObject {
   int softspace;
 };
 
-cpython::Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f,
-                         bool is_input, bool* disabled, PyObject* req, const char* handler,
-                         const char* dir);
+cpython::Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool is_input,
+                         bool* disabled, PyObject* req, const char* handler, const char* dir);
 
 // Passes what the filter wrote (and, for output filters, what it did not read) downstream.
 apr_status_t flush_filter_output(FilterObject* filter, bool pass_unread) noexcept;

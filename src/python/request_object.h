@@ -67,8 +67,8 @@ struct DispatchServices {
   // borrowed, or nullptr with a Python exception set.
   PyObject* (*object_for)(request_rec* r, cpython::Interpreter* interp) = nullptr;
   // req.register_*_filter and req.add_*_filter.
-  bool (*register_filter)(request_rec* r, const char* name, const char* handler,
-                          const char* dir, bool is_input) = nullptr;
+  bool (*register_filter)(request_rec* r, const char* name, const char* handler, const char* dir,
+                          bool is_input) = nullptr;
   bool (*add_filter)(request_rec* r, const char* name, bool is_input) = nullptr;
 };
 DispatchServices& dispatch_services() noexcept;
