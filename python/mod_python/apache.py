@@ -17,11 +17,13 @@ from typing import Any, Optional
 import _apache
 from _apache import (  # noqa: F401  (re-exported API)
     SERVER_RETURN,
+    config_tree,
     exists_config_define,
     log_error,
     make_table,
     mpm_query,
     server_root,
+    stat,
     table,
 )
 
@@ -320,6 +322,208 @@ def resolve_object(module: Any, obj_str: str, arg: Any = None, silent: int = 0) 
             raise AttributeError(f"'{obj!r}' has no attribute '{name}'")
         obj = getattr(obj, name)
     return obj
+
+
+# --- cleanups at child exit (spec §9.1) -------------------------------------------------
+
+_child_cleanups: list = []
+_child_cleanups_lock = threading.Lock()
+
+
+def register_cleanup(callable_: Any, data: Any = None) -> None:
+    """Run ``callable_(data)`` in this interpreter when the Apache child process exits."""
+    if not callable(callable_):
+        raise ValueError("first argument must be a callable object")
+    with _child_cleanups_lock:
+        _child_cleanups.append((callable_, data))
+
+
+def _run_child_cleanups() -> None:
+    with _child_cleanups_lock:
+        pending = list(_child_cleanups)
+        _child_cleanups.clear()
+    for callable_, data in pending:
+        try:
+            callable_(data)
+        except Exception:  # one failing cleanup must not stop the others
+            import traceback
+            for line in traceback.format_exc().splitlines():
+                log_error(f"MP0121: child exit cleanup: {line}", APLOG_ERR)
+
+
+# --- CGI emulation (spec §9.1) ----------------------------------------------------------
+
+def build_cgi_env(req: Any) -> dict:
+    """The CGI environment of a request as a dict."""
+    req.add_cgi_vars()
+    env = dict(req.subprocess_env.items())
+    if req.path_info and len(req.path_info) > 0 and req.uri.endswith(req.path_info):
+        env["SCRIPT_NAME"] = req.uri[:-len(req.path_info)]
+    else:
+        env["SCRIPT_NAME"] = req.uri
+    env["GATEWAY_INTERFACE"] = "Python-CGI/1.1"
+    authorization = req.headers_in.get("Authorization")
+    if authorization:
+        env["HTTP_AUTHORIZATION"] = authorization
+    return env
+
+
+class NullIO:
+    """A file-like object that reads nothing and discards writes."""
+
+    def tell(self) -> int:
+        return 0
+
+    def read(self, n: int = -1) -> str:
+        return ""
+
+    def readline(self, n: int = -1) -> str:
+        return ""
+
+    def readlines(self, hint: int = -1) -> list:
+        return []
+
+    def write(self, s: Any) -> int:
+        return len(s)
+
+    def writelines(self, lines: Any) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return False
+
+    def seek(self, pos: int, mode: int = 0) -> None:
+        pass
+
+
+class _BinaryReader:
+    def __init__(self, req: Any) -> None:
+        self._req = req
+
+    def read(self, n: int = -1) -> bytes:
+        return self._req.read(n)
+
+    def readline(self, n: int = -1) -> bytes:
+        return self._req.readline(n)
+
+    def readlines(self, hint: int = -1) -> list:
+        return self._req.readlines(hint)
+
+
+class CGIStdin(NullIO):
+    """sys.stdin for CGI scripts: the request body, text decoded Latin-1, bytes in .buffer."""
+
+    def __init__(self, req: Any) -> None:
+        self.req = req
+        self.buffer = _BinaryReader(req)
+
+    def read(self, n: int = -1) -> str:
+        return self.req.read(n).decode("latin-1")
+
+    def readline(self, n: int = -1) -> str:
+        return self.req.readline(n).decode("latin-1")
+
+    def readlines(self, hint: int = -1) -> list:
+        return [line.decode("latin-1") for line in self.req.readlines(hint)]
+
+
+class _BinaryWriter:
+    def __init__(self, owner: "CGIStdout") -> None:
+        self._owner = owner
+
+    def write(self, data: bytes) -> int:
+        self._owner._write_bytes(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        pass
+
+
+class CGIStdout(NullIO):
+    """sys.stdout for CGI scripts: parses the CGI header block, then streams the body."""
+
+    def __init__(self, req: Any) -> None:
+        self.req = req
+        self.headers_sent = False
+        self._header_buffer = b""
+        self.buffer = _BinaryWriter(self)
+
+    def write(self, s: Any) -> int:
+        data = s.encode("utf-8", "surrogateescape") if isinstance(s, str) else bytes(s)
+        self._write_bytes(data)
+        return len(s)
+
+    def _write_bytes(self, data: bytes) -> None:
+        if self.headers_sent:
+            self.req.write(data, 0)
+            return
+        self._header_buffer += data
+        for separator in (b"\r\n\r\n", b"\n\n"):
+            head, found, body = self._header_buffer.partition(separator)
+            if found:
+                break
+        else:
+            return
+        for line in head.replace(b"\r\n", b"\n").split(b"\n"):
+            name, colon, value = line.decode("latin-1").partition(":")
+            if not colon:
+                continue
+            name, value = name.strip(), value.strip()
+            if name.lower() == "status":
+                self.req.status = int(value.split()[0])
+            elif name.lower() == "content-type":
+                self.req.content_type = value
+            else:
+                self.req.headers_out.add(name, value)
+        self.headers_sent = True
+        self._header_buffer = b""
+        if body:
+            self.req.write(body, 0)
+
+    def flush(self) -> None:
+        if self.headers_sent:
+            self.req.flush()
+
+
+def setup_cgi(req: Any) -> tuple:
+    """Replace os.environ, sys.stdin and sys.stdout for a CGI script; see restore_nocgi."""
+    saved_env = os.environ.copy()
+    env = build_cgi_env(req)
+    os.environ.update(env)
+    saved_stdin, saved_stdout = sys.stdin, sys.stdout
+    sys.stdin = CGIStdin(req)
+    sys.stdout = CGIStdout(req)
+    sys.argv = []
+    return saved_env, saved_stdin, saved_stdout
+
+
+def restore_nocgi(saved_env: dict, stdin: Any, stdout: Any) -> None:
+    """Undo setup_cgi()."""
+    os.environ.clear()
+    os.environ.update(saved_env)
+    sys.stdout = stdout
+    sys.stdin = stdin
+
+
+class CallBack:
+    """Names of mod_python 3.5's Python dispatcher. Dispatch is done in C++ here; these
+    methods exist for code that looks them up and are not used by the module."""
+
+    def HandlerDispatch(self, req: Any) -> int:  # noqa: N802 (mod_python name)
+        raise NotImplementedError("dispatch is done by the C++ module")
+
+    FilterDispatch = ConnectionDispatch = IncludeDispatch = ImportDispatch = HandlerDispatch
+
+    def ReportError(self, *args: Any, **kwargs: Any) -> int:  # noqa: N802
+        return HTTP_INTERNAL_SERVER_ERROR
+
+
+def init(name: str, server: Any) -> CallBack:
+    """Internal per-interpreter initialisation hook (kept for compatibility)."""
+    return CallBack()
 
 
 # --- per-interpreter start-up (called from C++) -----------------------------------------

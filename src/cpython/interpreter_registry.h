@@ -65,6 +65,15 @@ class InterpreterRegistry {
 
   [[nodiscard]] bool is_started() const noexcept { return main_ != nullptr; }
 
+  // Calls `fn` for every interpreter created so far (process shutdown work).
+  template <typename Fn>
+  void for_each(Fn&& fn) {
+    std::lock_guard lock(mutex_);
+    for (auto& [name, interp] : by_name_) {
+      if (interp->extension() != nullptr) fn(*interp);
+    }
+  }
+
  private:
   InterpreterRegistry() = default;
   Interpreter* create_locked(const std::string& name, std::string* error);

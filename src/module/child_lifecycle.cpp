@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apache/boundary.h"
+#include "apache/global_locks.h"
 #include "apache/log.h"
 #include "apache/module_config.h"
 #include "common/handler_spec.h"
@@ -61,12 +62,28 @@ void run_import(const apache::ImportEntry& entry) {
   }
 }
 
+// Child exit: apache.register_cleanup() callbacks of every interpreter.
+apr_status_t run_child_exit_cleanups(void* data) noexcept {
+  auto* s = static_cast<server_rec*>(data);
+  return apache::guard(s, APR_SUCCESS, [&]() -> apr_status_t {
+    cpython::InterpreterRegistry::instance().for_each([&](cpython::Interpreter& interp) {
+      cpython::AttachScope attach(interp);
+      auto* data_ptr = python::data_of(interp);
+      Ref result = Ref::steal(
+          PyObject_CallMethod(data_ptr->apache_py.get(), "_run_child_cleanups", nullptr));
+      if (!result) log_python_error(s, attach.gil(), "MP0121", "child exit cleanup");
+    });
+    return APR_SUCCESS;
+  });
+}
+
 }  // namespace
 
 void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
   apache::guard(s, 0, [&]() -> int {
     python::process_context().main_server = s;
     python::process_context().child_pool = pchild;
+    apache::attach_global_locks(pchild, s);
     const apache::ModuleConfig* cfg = apache::server_config(s);
     cpython::RuntimeOptions options;
     options.optimization_level = apache::is_on(cfg->optimize, false) ? 2 : 0;
@@ -79,6 +96,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
       apache::log_server(APLOG_CRIT, 0, s, "MP0001", "cannot initialise Python: " + error);
       return 0;
     }
+    apr_pool_cleanup_register(pchild, s, run_child_exit_cleanups, apr_pool_cleanup_null);
     if (apr_array_header_t* imports = import_list()) {
       const auto* entries = reinterpret_cast<const apache::ImportEntry*>(imports->elts);
       for (int i = 0; i < imports->nelts; ++i) run_import(entries[i]);

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "apache/boundary.h"
+#include "apache/global_locks.h"
 #include "apache/module_config.h"
 #include "handlers/connection_dispatch.h"
 #include "handlers/filter_dispatch.h"
@@ -119,12 +120,14 @@ void register_phase_hooks(const PhaseUsage& usage) {
 
 int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
   reset_import_list(pconf);
+  apache::register_global_lock_type(pconf);
   register_phase_hooks(scan_phase_usage(ap_conftree));
   return OK;
 }
 
 int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
-                server_rec* /*s*/) noexcept {
+                server_rec* s) noexcept {
+  if (!apache::create_global_locks(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
   ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);
   return OK;
 }

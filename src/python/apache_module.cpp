@@ -1,9 +1,13 @@
 // Functions and constants of the built-in `_apache` module.
 
+#include <util_cfgtree.h>
+
 #include <string>
 
+#include "apache/global_locks.h"
 #include "apache/log.h"
 #include "cpython/strings.h"
+#include "python/finfo_object.h"
 #include "python/interpreter_setup.h"
 #include "python/module_state.h"
 #include "python/server_object.h"
@@ -63,6 +67,124 @@ PyObject* f_exists_config_define(PyObject*, PyObject* arg) {
   return PyBool_FromLong(ap_exists_config_define(name.c_str()));
 }
 
+// Arguments of _global_lock/_global_trylock/_global_unlock: (server, key, index=-1).
+apr_global_mutex_t* lock_from_args(PyObject* module, PyObject* args, int* index_out) {
+  PyObject* server = nullptr;
+  PyObject* key = Py_None;
+  int index = -1;
+  if (!PyArg_ParseTuple(args, "OO|i:_global_lock", &server, &key, &index)) return nullptr;
+  if (server_of(state_of_module(module), server) == nullptr) return nullptr;
+  int count = apache::global_lock_count();
+  if (count == 0) {
+    PyErr_SetString(PyExc_RuntimeError, "mod_python's global mutexes are not available");
+    return nullptr;
+  }
+  if (index == -1) {
+    std::string text;
+    if (key != Py_None) {
+      Ref str = Ref::borrow(key);
+      if (!PyUnicode_Check(key) && !PyBytes_Check(key)) str = Ref::steal(PyObject_Str(key));
+      if (!str) return nullptr;
+      cpython::BodyData bytes;
+      GilAssumed g;
+      if (!cpython::body_data(g.gil(), str.get(), &bytes)) return nullptr;
+      text.assign(bytes.data, bytes.size);
+    }
+    index = apache::global_lock_index(text, count);
+  }
+  if (index < 0 || index >= count) {
+    PyErr_Format(PyExc_ValueError,
+                 "Lock index %d is out of range for number of global mutex locks (%d)", index,
+                 count);
+    return nullptr;
+  }
+  *index_out = index;
+  return apache::global_lock(index);
+}
+
+PyObject* f_global_lock(PyObject* module, PyObject* args) {
+  int index = 0;
+  apr_global_mutex_t* lock = lock_from_args(module, args, &index);
+  if (lock == nullptr) return nullptr;
+  apr_status_t rv = APR_SUCCESS;
+  GilAssumed g;
+  {
+    cpython::DetachScope wait(g.gil());
+    rv = apr_global_mutex_lock(lock);
+  }
+  if (rv != APR_SUCCESS) {
+    PyErr_Format(PyExc_ValueError, "Failed to acquire global mutex lock at index %d", index);
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+PyObject* f_global_trylock(PyObject* module, PyObject* args) {
+  int index = 0;
+  apr_global_mutex_t* lock = lock_from_args(module, args, &index);
+  if (lock == nullptr) return nullptr;
+  apr_status_t rv = apr_global_mutex_trylock(lock);
+  if (APR_STATUS_IS_EBUSY(rv)) Py_RETURN_FALSE;
+  if (rv != APR_SUCCESS) {
+    PyErr_Format(PyExc_ValueError, "Failed to acquire global mutex lock at index %d", index);
+    return nullptr;
+  }
+  Py_RETURN_TRUE;
+}
+
+PyObject* f_global_unlock(PyObject* module, PyObject* args) {
+  int index = 0;
+  apr_global_mutex_t* lock = lock_from_args(module, args, &index);
+  if (lock == nullptr) return nullptr;
+  if (apr_global_mutex_unlock(lock) != APR_SUCCESS) {
+    PyErr_Format(PyExc_ValueError, "Failed to release global mutex lock at index %d", index);
+    return nullptr;
+  }
+  Py_RETURN_NONE;
+}
+
+// One level of the configuration tree: (directive, args) tuples; a section's children follow
+// its tuple as a nested list.
+PyObject* tree_level(const ap_directive_t* node) {
+  Ref list = Ref::steal(PyList_New(0));
+  if (!list) return nullptr;
+  GilAssumed g;
+  for (; node != nullptr; node = node->next) {
+    Ref name = cpython::str_or_none(g.gil(), node->directive);
+    Ref args = cpython::str_or_none(g.gil(), node->args != nullptr ? node->args : "");
+    if (!name || !args) return nullptr;
+    Ref pair = Ref::steal(PyTuple_Pack(2, name.get(), args.get()));
+    if (!pair || PyList_Append(list.get(), pair.get()) < 0) return nullptr;
+    if (node->first_child != nullptr) {
+      Ref children = Ref::steal(tree_level(node->first_child));
+      if (!children || PyList_Append(list.get(), children.get()) < 0) return nullptr;
+    }
+  }
+  return list.release();
+}
+
+PyObject* f_config_tree(PyObject*, PyObject*) { return tree_level(ap_conftree); }
+
+PyObject* f_stat(PyObject* module, PyObject* args) {
+  PyObject* name = nullptr;
+  long wanted = APR_FINFO_NORM;
+  if (!PyArg_ParseTuple(args, "O|l:stat", &name, &wanted)) return nullptr;
+  std::string path;
+  GilAssumed g;
+  if (!cpython::apache_string(g.gil(), name, &path, "fname")) return nullptr;
+  apr_pool_t* pool = nullptr;
+  if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) return PyErr_NoMemory();
+  apr_finfo_t finfo;
+  apr_status_t rv = apr_stat(&finfo, path.c_str(), static_cast<apr_int32_t>(wanted), pool);
+  if (rv != APR_SUCCESS && !APR_STATUS_IS_INCOMPLETE(rv)) {
+    finfo = apr_finfo_t{};
+    finfo.filetype = APR_NOFILE;
+  }
+  Ref result = make_finfo(g.gil(), state_of_module(module), finfo);
+  apr_pool_destroy(pool);
+  return result.release();
+}
+
 template <typename F>
 PyCFunction cfunc(F f) {
   return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
@@ -78,6 +200,11 @@ PyMethodDef g_apache_functions[] = {
     {"mpm_query", f_mpm_query, METH_O, "ap_mpm_query(code) result."},
     {"server_root", f_server_root, METH_NOARGS, "ServerRoot."},
     {"exists_config_define", f_exists_config_define, METH_O, "Whether -Dname was given."},
+    {"config_tree", f_config_tree, METH_NOARGS, "The parsed configuration as nested lists."},
+    {"stat", f_stat, METH_VARARGS, "stat(fname, wanted) -> mp_finfo"},
+    {"_global_lock", f_global_lock, METH_VARARGS, "_global_lock(server, key[, index])"},
+    {"_global_trylock", f_global_trylock, METH_VARARGS, "_global_trylock(server, key[, index])"},
+    {"_global_unlock", f_global_unlock, METH_VARARGS, "_global_unlock(server, key[, index])"},
     {nullptr, nullptr, 0, nullptr},
 };
 

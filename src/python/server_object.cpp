@@ -118,6 +118,21 @@ PyObject* m_log_error(PyObject* self, PyObject* args, PyObject* kwargs) {
   Py_RETURN_NONE;
 }
 
+// server.register_cleanup(req, callable[, data]): run at child exit (req only type-checked).
+PyObject* m_register_cleanup(PyObject* self, PyObject* args) {
+  PyObject* req = nullptr;
+  PyObject* callable = nullptr;
+  PyObject* data = Py_None;
+  if (!PyArg_ParseTuple(args, "OO|O:register_cleanup", &req, &callable, &data)) return nullptr;
+  if (!PyObject_TypeCheck(req, state_of(self)->request_type)) {
+    PyErr_SetString(PyExc_TypeError, "first argument must be a request object");
+    return nullptr;
+  }
+  Ref apache = Ref::steal(PyImport_ImportModule("mod_python.apache"));
+  if (!apache) return nullptr;
+  return PyObject_CallMethod(apache.get(), "register_cleanup", "OO", callable, data);
+}
+
 PyGetSetDef g_getsets[] = {
     {"defn_name", get_defn_name, nullptr, nullptr, nullptr},
     {"defn_line_number", get_defn_line_number, nullptr, nullptr, nullptr},
@@ -150,6 +165,8 @@ PyMethodDef g_methods[] = {
     {"get_options", m_get_options, METH_NOARGS, "Server-level PythonOptions."},
     {"log_error", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_log_error)),
      METH_VARARGS | METH_KEYWORDS, "Write to this server's error log."},
+    {"register_cleanup", m_register_cleanup, METH_VARARGS,
+     "register_cleanup(req, callable[, data]): run at child exit."},
     {nullptr, nullptr, 0, nullptr},
 };
 
