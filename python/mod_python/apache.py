@@ -543,14 +543,14 @@ class _ErrorLogStream:
             self._buffer += text
             *lines, self._buffer = self._buffer.split("\n")
         for line in lines:
-            log_error(line, self._level)
+            _apache._log_stream(line, self._level)
         return len(text)
 
     def flush(self) -> None:
         with self._lock:
             pending, self._buffer = self._buffer, ""
         if pending:
-            log_error(pending, self._level)
+            _apache._log_stream(pending, self._level)
 
     def isatty(self) -> bool:
         return False

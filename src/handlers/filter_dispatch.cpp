@@ -139,6 +139,7 @@ bool call_python(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
   if (handler != nullptr && !handler->missing) {
     callable = callable_for(gil, *handler, state->object);
   }
+  python::CurrentRequestScope current(f->r);
   Ref result = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), state->object)) : Ref();
   if (!result) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "filter callable not found");

@@ -171,6 +171,7 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
     return Step::kStop;
   }
   if (handler->missing) return Step::kSkipped;  // PythonHandlerModule: silently skipped
+  python::CurrentRequestScope current(run.r);
   Ref callable = callable_for(gil, *handler, att.req);
   Ref returned = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), att.req)) : Ref();
   int code = HTTP_INTERNAL_SERVER_ERROR;

@@ -42,6 +42,21 @@ PyObject* f_log_error(PyObject* module, PyObject* args, PyObject* kwargs) {
   Py_RETURN_NONE;
 }
 
+// sys.stdout/sys.stderr lines: logged against the running request when there is one.
+PyObject* f_log_stream(PyObject*, PyObject* args) {
+  const char* text = nullptr;
+  Py_ssize_t len = 0;
+  int level = APLOG_ERR;
+  if (!PyArg_ParseTuple(args, "s#i:_log_stream", &text, &len, &level)) return nullptr;
+  std::string_view message(text, static_cast<std::size_t>(len));
+  if (request_rec* r = CurrentRequestScope::current()) {
+    apache::log_request(level, 0, r, {}, message);
+  } else {
+    apache::log_server(level, 0, process_context().main_server, {}, message);
+  }
+  Py_RETURN_NONE;
+}
+
 PyObject* f_table(PyObject* module, PyObject* args, PyObject* kwargs) {
   return PyObject_Call(reinterpret_cast<PyObject*>(state_of_module(module)->table_type), args,
                        kwargs);
@@ -195,6 +210,7 @@ PyCFunction cfunc(F f) {
 PyMethodDef g_apache_functions[] = {
     {"log_error", cfunc(f_log_error), METH_VARARGS | METH_KEYWORDS,
      "log_error(message, level=APLOG_ERR, server=None)"},
+    {"_log_stream", f_log_stream, METH_VARARGS, "Log one line of stdout/stderr output."},
     {"table", cfunc(f_table), METH_VARARGS | METH_KEYWORDS, "A new mp_table."},
     {"make_table", cfunc(f_table), METH_VARARGS | METH_KEYWORDS, "Alias of table()."},
     {"mpm_query", f_mpm_query, METH_O, "ap_mpm_query(code) result."},

@@ -17,6 +17,16 @@ ProcessContext& process_context() noexcept {
 }
 
 namespace {
+thread_local request_rec* t_current_request = nullptr;
+}  // namespace
+
+CurrentRequestScope::CurrentRequestScope(request_rec* r) noexcept : previous_(t_current_request) {
+  t_current_request = r;
+}
+CurrentRequestScope::~CurrentRequestScope() { t_current_request = previous_; }
+request_rec* CurrentRequestScope::current() noexcept { return t_current_request; }
+
+namespace {
 
 // Puts our package directory at sys.path[0] so Debian's old mod_python in dist-packages can
 // never shadow it.

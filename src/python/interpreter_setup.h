@@ -23,6 +23,20 @@ struct ProcessContext {
 };
 ProcessContext& process_context() noexcept;
 
+// The request this thread is running Python code for (so print()/stderr output is logged
+// with the request's context). Set by the dispatcher around handler calls.
+class CurrentRequestScope {
+ public:
+  explicit CurrentRequestScope(request_rec* r) noexcept;
+  ~CurrentRequestScope();
+  CurrentRequestScope(const CurrentRequestScope&) = delete;
+  CurrentRequestScope& operator=(const CurrentRequestScope&) = delete;
+  static request_rec* current() noexcept;
+
+ private:
+  request_rec* previous_;
+};
+
 // Fills `data` for `interp`; false with a Python exception set on failure.
 [[nodiscard]] bool prepare_interpreter(cpython::Interpreter& interp, const cpython::Gil& gil,
                                        InterpreterData* data);
