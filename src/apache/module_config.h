@@ -15,6 +15,7 @@ struct HandlerEntry {
   const char* directory;  // where the directive was written, with trailing '/'; may be null
   bool is_location;       // written inside <Location>
   bool silent;            // PythonHandlerModule: a missing callable is skipped
+  bool stable;            // strings live as long as the configuration (cache by address)
 };
 
 // A filter registered with PythonInputFilter/PythonOutputFilter or req.register_*_filter.
@@ -23,6 +24,7 @@ struct FilterEntry {
   const char* directory;  // where it was registered, with trailing '/'; may be null
   bool is_location;
   bool is_input;
+  bool stable;  // from the configuration (not req.register_*_filter)
 };
 
 // A flag that may be unset so that merging can tell "Off" from "not said".

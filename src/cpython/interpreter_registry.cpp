@@ -21,8 +21,35 @@ void InterpreterRegistry::adopt_main(PyThreadState* main_thread_state) {
   by_name_.emplace(std::string(kMainInterpreterName), std::move(interp));
 }
 
+namespace {
+
+// The last interpreter this thread asked for: most threads serve one application, and
+// interpreters are never destroyed, so this skips the registry lock on the hot path.
+struct LastLookup {
+  std::string name;
+  Interpreter* interp = nullptr;
+};
+thread_local LastLookup t_last;
+
+}  // namespace
+
 Interpreter* InterpreterRegistry::get(std::string_view name, std::string* error) noexcept {
+  if (t_last.interp != nullptr && t_last.name == name) return t_last.interp;
   try {
+    Interpreter* found = get_locked(name, error);
+    if (found != nullptr) {
+      t_last.name.assign(name);
+      t_last.interp = found;
+    }
+    return found;
+  } catch (const std::exception& e) {
+    if (error) *error = e.what();
+    return nullptr;
+  }
+}
+
+Interpreter* InterpreterRegistry::get_locked(std::string_view name, std::string* error) {
+  {
     std::lock_guard lock(mutex_);
     if (main_ == nullptr) {
       if (error) *error = "Python is not initialised in this process";
@@ -38,9 +65,6 @@ Interpreter* InterpreterRegistry::get(std::string_view name, std::string* error)
     }
     if (interp->extension() == nullptr && !initialise_locked(*interp, error)) return nullptr;
     return interp;
-  } catch (const std::exception& e) {
-    if (error) *error = e.what();
-    return nullptr;
   }
 }
 

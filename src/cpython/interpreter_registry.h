@@ -76,6 +76,7 @@ class InterpreterRegistry {
 
  private:
   InterpreterRegistry() = default;
+  Interpreter* get_locked(std::string_view name, std::string* error);
   Interpreter* create_locked(const std::string& name, std::string* error);
   bool initialise_locked(Interpreter& interp, std::string* error);
 

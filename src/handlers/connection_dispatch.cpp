@@ -38,7 +38,8 @@ int run(conn_rec* c) {
   const cpython::Gil& gil = attach.gil();
   auto& data = *handler_data(*interp);
   Ref conn = python::make_connection(gil, data.state, c, interp);
-  apache::HandlerEntry entry{cfg->connection_handler, cfg->connection_handler_dir, false, false};
+  apache::HandlerEntry entry{cfg->connection_handler, cfg->connection_handler_dir, false, false,
+                             true};
   ResolveOptions options{apache::is_on(cfg->autoreload, true), apache::is_on(cfg->debug, false),
                          cfg->python_path};
   ResolveError resolve_error = ResolveError::kNone;

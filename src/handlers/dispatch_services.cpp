@@ -25,7 +25,7 @@ bool add_handler(request_rec* r, const char* phase_name, const char* handler,
     PyErr_Format(PyExc_ValueError, "'%s' is not a handler of the form module[::object]", handler);
     return false;
   }
-  apache::HandlerEntry entry{apr_pstrdup(r->pool, handler), nullptr, false, false};
+  apache::HandlerEntry entry{apr_pstrdup(r->pool, handler), nullptr, false, false, false};
   if (directory != nullptr) {
     entry.directory = apr_pstrdup(r->pool, with_trailing_slash(directory).c_str());
   } else if (const RequestState* state = existing_request_state(r)) {

@@ -127,7 +127,7 @@ bool call_python(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
   auto& data = *handler_data(*state->interp);
   const auto* cfg = apache::dir_config(f->r);
   apache::HandlerEntry entry{state->entry.handler, state->entry.directory, state->entry.is_location,
-                             false};
+                             false, state->entry.stable};
   ResolveOptions options{apache::is_on(cfg->autoreload, true), apache::is_on(cfg->debug, false),
                          cfg->python_path};
   ResolveError error = ResolveError::kNone;
@@ -152,7 +152,7 @@ bool call_python(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
 bool attach_state(ap_filter_t* f, FilterState* state) {
   if (state->interp != nullptr) return true;
   apache::HandlerEntry entry{state->entry.handler, state->entry.directory, state->entry.is_location,
-                             false};
+                             false, state->entry.stable};
   std::string name = interpreter_name(f->r, apache::dir_config(f->r), &entry);
   std::string error;
   state->interp = cpython::InterpreterRegistry::instance().get(name, &error);

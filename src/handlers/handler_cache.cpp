@@ -96,7 +96,11 @@ std::unique_ptr<cpython::InterpreterExtension> create_interpreter_data(cpython::
 
 bool apply_python_path(const cpython::Gil& /*gil*/, HandlerInterpreterData& data,
                        const char* expression) {
-  if (expression == nullptr || data.evaluated_paths.count(expression) != 0) return true;
+  if (expression == nullptr || expression == data.last_python_path) return true;
+  if (data.evaluated_paths.count(expression) != 0) {
+    data.last_python_path = expression;
+    return true;
+  }
   Ref globals = Ref::steal(PyDict_New());
   Ref sys = Ref::steal(PyImport_ImportModule("sys"));
   Ref os = Ref::steal(PyImport_ImportModule("os"));
@@ -109,6 +113,7 @@ bool apply_python_path(const cpython::Gil& /*gil*/, HandlerInterpreterData& data
   Ref as_list = Ref::steal(PySequence_List(value.get()));
   if (!as_list || PySys_SetObject("path", as_list.get()) < 0) return false;
   data.evaluated_paths.insert(expression);
+  data.last_python_path = expression;
   return true;
 }
 
@@ -116,13 +121,22 @@ const ResolvedHandler* resolve_handler(const cpython::Gil& /*gil*/, HandlerInter
                                        Phase phase, const apache::HandlerEntry& entry,
                                        const ResolveOptions& options, ResolveError* error) {
   *error = ResolveError::kNone;
-  std::string key = cache_key(phase, entry);
-  auto now = std::chrono::steady_clock::now();
-  auto it = data.handlers.find(key);
-  if (it != data.handlers.end() &&
-      (!options.autoreload || now - it->second.checked < kRecheckInterval)) {
-    return &it->second;
+  StableKey fast{entry.handler, entry.directory, phase_index(phase)};
+  ResolvedHandler* cached = nullptr;
+  std::string key;
+  if (entry.stable) {
+    auto hit = data.by_address.find(fast);
+    if (hit != data.by_address.end()) cached = hit->second;
   }
+  if (cached == nullptr) {
+    key = cache_key(phase, entry);
+    auto hit = data.handlers.find(key);
+    if (hit != data.handlers.end()) cached = &hit->second;
+  }
+  if (cached != nullptr && !options.autoreload) return cached;
+  auto now = std::chrono::steady_clock::now();
+  if (cached != nullptr && now - cached->checked < kRecheckInterval) return cached;
+  if (key.empty()) key = cache_key(phase, entry);
 
   HandlerSpec spec;
   if (!parse_handler_spec(entry.handler, &spec)) {
@@ -142,9 +156,9 @@ const ResolvedHandler* resolve_handler(const cpython::Gil& /*gil*/, HandlerInter
     *error = ResolveError::kImport;
     return nullptr;
   }
-  if (it != data.handlers.end() && it->second.module.get() == module.get()) {
-    it->second.checked = now;  // unchanged module: keep the resolved object
-    return &it->second;
+  if (cached != nullptr && cached->module.get() == module.get()) {
+    cached->checked = now;  // unchanged module: keep the resolved object
+    return cached;
   }
   ResolvedHandler resolved;
   resolved.module = module;
@@ -158,6 +172,7 @@ const ResolvedHandler* resolve_handler(const cpython::Gil& /*gil*/, HandlerInter
   resolved.checked = now;
   auto [pos, inserted] = data.handlers.insert_or_assign(std::move(key), std::move(resolved));
   (void)inserted;
+  if (entry.stable) data.by_address[fast] = &pos->second;
   return &pos->second;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -24,9 +25,27 @@ struct ResolvedHandler {
   std::chrono::steady_clock::time_point checked;
 };
 
+// Cache key for handler entries from the configuration: their strings never move in a child.
+struct StableKey {
+  const char* handler;
+  const char* directory;
+  std::size_t phase;
+  bool operator==(const StableKey&) const = default;
+};
+struct StableKeyHash {
+  std::size_t operator()(const StableKey& k) const noexcept {
+    auto h = reinterpret_cast<std::uintptr_t>(k.handler) * 0x9E3779B97F4A7C15ull;
+    h ^= reinterpret_cast<std::uintptr_t>(k.directory) + 0x7F4A7C15ull + (h << 6) + (h >> 2);
+    return static_cast<std::size_t>(h ^ k.phase);
+  }
+};
+
 // What the handlers layer keeps per interpreter.
 struct HandlerInterpreterData : python::InterpreterData {
   std::unordered_map<std::string, ResolvedHandler> handlers;
+  // Address-keyed index into `handlers` for configuration entries (no string building).
+  std::unordered_map<StableKey, ResolvedHandler*, StableKeyHash> by_address;
+  const char* last_python_path = nullptr;           // fast path of apply_python_path
   std::unordered_set<std::string> evaluated_paths;  // PythonPath expressions already applied
   cpython::Ref phase_names[kPhaseCount];            // interned directive names
 };

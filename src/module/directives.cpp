@@ -65,7 +65,7 @@ const char* add_handlers(cmd_parms* cmd, ModuleConfig* cfg, Phase phase, const c
   if (location) cfg->is_location = true;
   const char* dir = section_dir(cmd);
   for (const auto& handler : parsed.handlers) {
-    HandlerEntry entry{apr_pstrdup(cmd->pool, handler.c_str()), dir, location, silent};
+    HandlerEntry entry{apr_pstrdup(cmd->pool, handler.c_str()), dir, location, silent, true};
     if (parsed.extensions.empty()) {
       append_entry(cmd->pool, &cfg->handlers[phase_index(phase)], entry);
       continue;
@@ -221,6 +221,7 @@ const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
   entry->directory = section_dir(cmd);
   entry->is_location = in_location(cmd);
   entry->is_input = is_input;
+  entry->stable = true;
   if (cfg->filters == nullptr) cfg->filters = apr_hash_make(cmd->pool);
   char* key = apr_pstrdup(cmd->pool, filter_name);
   ap_str_tolower(key);
