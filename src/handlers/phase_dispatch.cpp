@@ -239,11 +239,13 @@ const apr_array_header_t* server_init_list(const request_rec* r) {
 
 int run_phase(request_rec* r, Phase phase, const ModuleConfig* cfg, const apr_array_header_t* list,
               std::string_view extension) {
-  const RequestState* state = existing_request_state(r);
-  const apr_array_header_t* const* dynamic =
-      state != nullptr ? &state->dynamic[phase_index(phase)] : nullptr;
-  bool has_dynamic = dynamic != nullptr && *dynamic != nullptr && (*dynamic)->nelts > 0;
+  const RequestState* existing = existing_request_state(r);
+  const apr_array_header_t* pending =
+      existing != nullptr ? existing->dynamic[phase_index(phase)] : nullptr;
+  bool has_dynamic = pending != nullptr && pending->nelts > 0;
   if ((list == nullptr || list->nelts == 0) && !has_dynamic) return DECLINED;
+  // Created now so that handlers added to this very phase join the running list.
+  const apr_array_header_t* const* dynamic = &request_state(r)->dynamic[phase_index(phase)];
   int result = run_entries(PhaseRun{r, phase, cfg, list, dynamic, extension});
   if (phase == Phase::kAuthen) result = check_authen_result(r, result);
   return result;

@@ -1,6 +1,7 @@
 // Apache hooks: configuration lifecycle, child start and the request phases. Phase hooks are
-// registered in pre_config only for phases the configuration uses (httpd sorts hooks again
-// after processing the configuration, so registering them there is supported).
+// registered when the module loads (hooks added later, in pre_config, are not ordered against
+// other modules' hooks, so run-first phases would lose to mod_mime or mod_auth_basic) and each
+// returns at once unless the configuration enables its phase (decided in pre_config).
 #include "module/hooks.h"
 
 #include <patchlevel.h>
@@ -25,34 +26,55 @@ namespace {
 using handlers::run_init_phase;
 using handlers::run_request_phase;
 
+// Phases whose hooks do work in this configuration generation (set in pre_config, before
+// children fork; read-only afterwards).
+unsigned g_enabled_phases = 0;
+
+bool enabled(Phase p) noexcept { return (g_enabled_phases & (1u << phase_index(p))) != 0; }
+
 bool is_python_handler(const char* handler) {
   return handler != nullptr &&
          (std::strcmp(handler, "mod_python") == 0 || std::strcmp(handler, "python-program") == 0);
 }
 
 int post_read_request(request_rec* r) noexcept {
+  if (!enabled(Phase::kPostReadRequest) && !enabled(Phase::kInit)) return DECLINED;
   int result = run_init_phase(r, true);
   if (result != OK && result != DECLINED) return result;
   int own = run_request_phase(r, Phase::kPostReadRequest);
   return own == DECLINED ? result : own;
 }
 
-int translate_name(request_rec* r) noexcept { return run_request_phase(r, Phase::kTrans); }
+int translate_name(request_rec* r) noexcept {
+  return enabled(Phase::kTrans) ? run_request_phase(r, Phase::kTrans) : DECLINED;
+}
 
 int header_parser(request_rec* r) noexcept {
+  if (!enabled(Phase::kHeaderParser) && !enabled(Phase::kInit)) return DECLINED;
   int result = run_init_phase(r, false);
   if (result != OK && result != DECLINED) return result;
   int own = run_request_phase(r, Phase::kHeaderParser);
   return own == DECLINED ? result : own;
 }
 
-int access_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kAccess); }
-int check_user_id(request_rec* r) noexcept { return run_request_phase(r, Phase::kAuthen); }
-int auth_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kAuthz); }
-int type_checker(request_rec* r) noexcept { return run_request_phase(r, Phase::kType); }
-int fixups(request_rec* r) noexcept { return run_request_phase(r, Phase::kFixup); }
+int access_checker(request_rec* r) noexcept {
+  return enabled(Phase::kAccess) ? run_request_phase(r, Phase::kAccess) : DECLINED;
+}
+int check_user_id(request_rec* r) noexcept {
+  return enabled(Phase::kAuthen) ? run_request_phase(r, Phase::kAuthen) : DECLINED;
+}
+int auth_checker(request_rec* r) noexcept {
+  return enabled(Phase::kAuthz) ? run_request_phase(r, Phase::kAuthz) : DECLINED;
+}
+int type_checker(request_rec* r) noexcept {
+  return enabled(Phase::kType) ? run_request_phase(r, Phase::kType) : DECLINED;
+}
+int fixups(request_rec* r) noexcept {
+  return enabled(Phase::kFixup) ? run_request_phase(r, Phase::kFixup) : DECLINED;
+}
 
 int log_transaction(request_rec* r) noexcept {
+  if (!enabled(Phase::kLog) && !enabled(Phase::kCleanup)) return DECLINED;
   return apache::guard(r->server, static_cast<int>(DECLINED), [&]() -> int {
     int result = run_request_phase(r, Phase::kLog);
     // PythonCleanupHandler runs when the request pool goes; make sure that is arranged.
@@ -83,45 +105,54 @@ int map_to_storage(request_rec* r) noexcept {
   });
 }
 
+int process_connection(conn_rec* c) noexcept {
+  return enabled(Phase::kConnection) ? handlers::run_connection_handler(c) : DECLINED;
+}
+
 int content_handler(request_rec* r) noexcept {
   if (!is_python_handler(r->handler)) return DECLINED;
   return run_request_phase(r, Phase::kHandler);
 }
 
-void register_phase_hooks(const PhaseUsage& usage) {
-  auto used = [&](Phase p) { return usage.phases.test(phase_index(p)); };
-  // Phases that .htaccess files may configure need their hooks whenever overrides are allowed.
-  auto dir_used = [&](Phase p) { return used(p) || usage.htaccess_possible; };
-  if (used(Phase::kPostReadRequest) || used(Phase::kInit)) {
-    ap_hook_post_read_request(post_read_request, nullptr, nullptr, APR_HOOK_MIDDLE);
+// Which phases do work: the configured ones; every directory-level phase as soon as any is
+// configured (req.add_handler may target later phases) or .htaccess files are possible.
+unsigned enabled_phases(const PhaseUsage& usage) {
+  unsigned mask = 0;
+  for (std::size_t i = 0; i < kPhaseCount; ++i) {
+    if (usage.phases.test(i)) mask |= 1u << i;
   }
-  if (used(Phase::kTrans))
-    ap_hook_translate_name(translate_name, nullptr, nullptr, APR_HOOK_MIDDLE);
-  if (dir_used(Phase::kHeaderParser) || dir_used(Phase::kInit)) {
-    ap_hook_header_parser(header_parser, nullptr, nullptr, APR_HOOK_MIDDLE);
+  const Phase dir_phases[] = {Phase::kHeaderParser, Phase::kInit,  Phase::kAccess,
+                              Phase::kAuthen,       Phase::kAuthz, Phase::kType,
+                              Phase::kFixup,        Phase::kLog,   Phase::kCleanup};
+  bool any_request_phase = usage.htaccess_possible;
+  for (Phase p : dir_phases)
+    any_request_phase = any_request_phase || usage.phases.test(phase_index(p));
+  any_request_phase = any_request_phase || usage.phases.test(phase_index(Phase::kHandler));
+  if (any_request_phase) {
+    for (Phase p : dir_phases) mask |= 1u << phase_index(p);
   }
-  if (dir_used(Phase::kAccess)) {
-    ap_hook_access_checker(access_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
-  }
-  if (dir_used(Phase::kAuthen)) {
-    ap_hook_check_user_id(check_user_id, nullptr, nullptr, APR_HOOK_MIDDLE);
-  }
-  if (dir_used(Phase::kAuthz))
-    ap_hook_auth_checker(auth_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
-  if (dir_used(Phase::kType)) ap_hook_type_checker(type_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
-  if (dir_used(Phase::kFixup)) ap_hook_fixups(fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
-  if (used(Phase::kConnection)) {
-    ap_hook_process_connection(handlers::run_connection_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
-  }
-  if (dir_used(Phase::kLog) || dir_used(Phase::kCleanup)) {
-    ap_hook_log_transaction(log_transaction, nullptr, nullptr, APR_HOOK_MIDDLE);
-  }
+  return mask;
+}
+
+void register_phase_hooks() {
+  // Run-first phases go before httpd's own modules (mod_mime, mod_auth_basic, mod_authz_core,
+  // core translation): a configured Python handler decides first and may DECLINE.
+  ap_hook_post_read_request(post_read_request, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_translate_name(translate_name, nullptr, nullptr, APR_HOOK_FIRST);
+  ap_hook_header_parser(header_parser, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_access_checker(access_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_check_user_id(check_user_id, nullptr, nullptr, APR_HOOK_FIRST);
+  ap_hook_auth_checker(auth_checker, nullptr, nullptr, APR_HOOK_FIRST);
+  ap_hook_type_checker(type_checker, nullptr, nullptr, APR_HOOK_FIRST);
+  ap_hook_fixups(fixups, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_log_transaction(log_transaction, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_process_connection(process_connection, nullptr, nullptr, APR_HOOK_MIDDLE);
 }
 
 int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
   reset_import_list(pconf);
   apache::register_global_lock_type(pconf);
-  register_phase_hooks(scan_phase_usage(ap_conftree));
+  g_enabled_phases = enabled_phases(scan_phase_usage(ap_conftree));
   return OK;
 }
 
@@ -140,6 +171,7 @@ void register_hooks(apr_pool_t* /*pool*/) noexcept {
   ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_map_to_storage(map_to_storage, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  register_phase_hooks();
   handlers::register_generic_filters();
 }
 
