@@ -36,6 +36,7 @@ struct FilterState {
   PyObject* object;              // mp_filter (strong), released at request-pool cleanup
   apr_bucket_brigade* pending;   // output: data written; input: data fetched not yet read
   apr_bucket_brigade* consumed;  // output: input read during the current call
+  apr_bucket_brigade* carry;     // output: unfinished line held back by readline()
 };
 
 apr_status_t release_filter(void* data) noexcept {
@@ -78,6 +79,7 @@ FilterState* state_for(ap_filter_t* f) {
   state->r = f->r;
   state->pending = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
   state->consumed = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
+  state->carry = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
   f->ctx = state;
   apr_pool_cleanup_register(f->r->pool, state, release_filter, apr_pool_cleanup_null);
   return state;
@@ -181,16 +183,20 @@ apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
     apr_brigade_cleanup(bb);
     return APR_SUCCESS;
   }
+  APR_BRIGADE_PREPEND(bb, state->carry);  // a line held back by the previous call
   filter->in = bb;
   filter->out = state->pending;
   filter->consumed = state->consumed;
+  filter->carry = state->carry;
   if (!call_python(attach.gil(), f, state, filter)) {
     // Transparent from here on: what this call read goes on instead of what it wrote.
     apr_brigade_cleanup(filter->out);
+    apr_brigade_cleanup(state->carry);  // its bytes are in `consumed` too
     APR_BRIGADE_CONCAT(filter->out, state->consumed);
   }
   apr_brigade_cleanup(state->consumed);
   filter->consumed = nullptr;
+  filter->carry = nullptr;
   if (filter->eos_seen && !filter->closed) {
     APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_eos_create(f->c->bucket_alloc));
     filter->closed = true;
@@ -305,6 +311,7 @@ bool add_request_filter(request_rec* r, const char* name, bool is_input) {
     fs->r = r;
     fs->pending = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     fs->consumed = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+    fs->carry = apr_brigade_create(r->pool, r->connection->bucket_alloc);
     apr_pool_cleanup_register(r->pool, fs, release_filter, apr_pool_cleanup_null);
     ap_filter_t* added = is_input
                              ? ap_add_input_filter_handle(g_generic_input, fs, r, r->connection)

@@ -115,6 +115,16 @@ PyObject* read_impl(PyObject* self, PyObject* const* args, Py_ssize_t nargs, boo
     return nullptr;
   }
   if (!take_data(filter, limit, line, &data)) return nullptr;
+  if (line && !filter->is_input && filter->carry != nullptr && !filter->eos_seen &&
+      data.size() < limit && (data.empty() || data.back() != '\n')) {
+    // Output filters see the stream in pieces: an unfinished line waits for the next call
+    // instead of being returned cut in two.
+    if (!data.empty()) {
+      APR_BRIGADE_INSERT_TAIL(filter->carry, apr_bucket_heap_create(data.data(), data.size(),
+                                                                    nullptr, allocator(filter)));
+    }
+    return PyBytes_FromStringAndSize("", 0);
+  }
   if (data.empty() && filter->eos_seen) Py_RETURN_NONE;
   return PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));
 }
@@ -284,6 +294,7 @@ Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool i
   obj->in = nullptr;
   obj->out = nullptr;
   obj->consumed = nullptr;
+  obj->carry = nullptr;
   obj->mode = AP_MODE_READBYTES;
   obj->block = APR_BLOCK_READ;
   obj->readbytes = 0;

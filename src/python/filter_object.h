@@ -22,6 +22,7 @@ struct FilterObject {
   apr_bucket_brigade* in;        // output filter: the brigade it was given; input: read buffer
   apr_bucket_brigade* out;       // output filter: pending output; input: brigade to return
   apr_bucket_brigade* consumed;  // output filter: input read this call (replayed on error)
+  apr_bucket_brigade* carry;     // output filter: an incomplete line kept for the next call
   ap_input_mode_t mode;
   apr_read_type_e block;
   apr_off_t readbytes;
