@@ -221,7 +221,9 @@ class Server:
             text += (self.root / "logs" / "stdout.log").read_text(errors="replace")
         except OSError:
             pass
-        return find_log_problems(text, self.allowed)
+        event_mpm = "mod_mpm_event.so" in getattr(self.instance, "config", "")
+        stopping = getattr(self.instance, "stop_started", None) if event_mpm else None
+        return find_log_problems(text, self.allowed, stopping)
 
     def finish(self) -> list[str]:
         """Stop the server (idempotent) and return the log problems."""

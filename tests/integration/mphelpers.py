@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import importlib.util
 import os
 import re
@@ -77,14 +78,37 @@ FATAL_MARKERS = (
 )
 
 
-def find_log_problems(text: str, allowed=()) -> list:
+# httpd 2.4's event MPM itself sometimes segfaults a child when SIGTERM arrives while the
+# child shuts down (reproduced with only mod_mpm_event + mod_authz_core loaded, about 1 in
+# 150 start/stop cycles; the crash is in mod_mpm_event closing its listeners). Such a line,
+# stamped after the test began stopping the server, is not a crash of ours.
+SHUTDOWN_RACE = re.compile(r"AH00052: child pid \d+ exit signal Segmentation fault")
+LOG_TIME = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d\.\d+ \d{4})\]")
+
+
+def _log_time(line: str):
+    match = LOG_TIME.match(line)
+    if not match:
+        return None
+    try:
+        return datetime.datetime.strptime(match.group(1), "%a %b %d %H:%M:%S.%f %Y").timestamp()
+    except ValueError:
+        return None
+
+
+def find_log_problems(text: str, allowed=(), stopping_since=None) -> list:
     """Lines of an error log that fail a test.
 
-    Crash and sanitizer reports always count; error-level lines count unless
+    Crash and sanitizer reports always count (except the known event-MPM shutdown race
+    when ``stopping_since`` says when the stop began); error-level lines count unless
     they contain one of the ``allowed`` ids or substrings.
     """
     problems = []
     for line in text.splitlines():
+        if stopping_since is not None and SHUTDOWN_RACE.search(line):
+            stamp = _log_time(line)
+            if stamp is not None and stamp >= stopping_since - 0.05:
+                continue
         if any(marker in line for marker in FATAL_MARKERS):
             problems.append(line)
         elif BAD_LEVEL.search(line) and not any(tok in line for tok in allowed):

@@ -1,0 +1,1 @@
+"""Tests of the pure-Python mod_python modules that run without Apache (see fakes.py)."""
