@@ -7,6 +7,7 @@ calls on a cache miss (``import_module``), and helpers handlers use.
 from __future__ import annotations
 
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import sys

@@ -48,7 +48,10 @@ int run(conn_rec* c) {
     handler = resolve_handler(gil, data, Phase::kConnection, entry, options, &resolve_error);
   }
   Ref callable = handler != nullptr ? callable_for(gil, *handler, conn.get()) : Ref();
+  auto* conn_obj = reinterpret_cast<python::ConnectionObject*>(conn.get());
+  if (conn_obj != nullptr) conn_obj->dispatch_entry = &entry;
   Ref result = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), conn.get())) : Ref();
+  if (conn_obj != nullptr) conn_obj->dispatch_entry = nullptr;
   if (!result) {
     log_exception(gil, c, cfg->connection_handler);
     c->keepalive = AP_CONN_CLOSE;
@@ -61,8 +64,9 @@ int run(conn_rec* c) {
     c->keepalive = AP_CONN_CLOSE;
     return OK;
   }
-  long code = PyLong_AsLong(result.get());
-  return code == DECLINED ? DECLINED : OK;
+  int overflow = 0;
+  long code = PyLong_AsLongAndOverflow(result.get(), &overflow);
+  return (overflow == 0 && code == DECLINED) ? DECLINED : OK;
 }
 
 }  // namespace

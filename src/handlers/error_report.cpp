@@ -85,6 +85,7 @@ int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
   std::vector<std::string> lines = cpython::format_exception(gil, exc);
   log_traceback(ctx, lines);
 
+  if (ctx.after_response) return HTTP_INTERNAL_SERVER_ERROR;  // result ignored by httpd
   auto* req = ctx.request_object ? python::as_request(ctx.request_object) : nullptr;
   bool started = req != nullptr ? python::response_started(req) : ctx.r->sent_bodyct != 0;
   if (is_client_gone(exc.type.get(), ctx.r)) return DONE;

@@ -18,6 +18,7 @@ struct ErrorContext {
   std::string_view handler;  // "module::object"
   std::string_view log_id;   // "MP0100"
   bool debug;                // PythonDebug On
+  bool after_response;       // log/cleanup phases: the response is over, only log
 };
 
 // Logs the current exception's traceback and returns the phase result: 500, or DONE when a

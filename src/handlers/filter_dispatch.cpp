@@ -123,6 +123,15 @@ void log_filter_error(const cpython::Gil& gil, ap_filter_t* f, FilterState* stat
   }
 }
 
+void log_setup_failure(const cpython::Gil& gil, ap_filter_t* f, FilterState* state) {
+  for (const auto& line : cpython::format_current_exception(gil)) {
+    apache::log_request(
+        APLOG_ERR, 0, f->r, "MP0140",
+        std::string("cannot prepare Python filter ") + state->entry.handler + ": " + line);
+  }
+  state->disabled = true;
+}
+
 // Runs the Python function once. Returns false when it raised (already logged).
 bool call_python(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
                  python::FilterObject* filter) {
@@ -174,8 +183,7 @@ apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
   cpython::AttachScope attach(*state->interp);
   python::FilterObject* filter = prepare(attach.gil(), f, state);
   if (filter == nullptr) {
-    cpython::format_current_exception(attach.gil());
-    state->disabled = true;
+    log_setup_failure(attach.gil(), f, state);
     cpython::DetachScope io(attach.gil());
     return ap_pass_brigade(f->next, bb);
   }
@@ -221,8 +229,7 @@ apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t m
   cpython::AttachScope attach(*state->interp);
   python::FilterObject* filter = prepare(attach.gil(), f, state);
   if (filter == nullptr) {
-    cpython::format_current_exception(attach.gil());
-    state->disabled = true;
+    log_setup_failure(attach.gil(), f, state);
     cpython::DetachScope io(attach.gil());
     return ap_get_brigade(f->next, bb, mode, block, readbytes);
   }

@@ -107,6 +107,17 @@ struct Attached {
   PyObject* req = nullptr;
 };
 
+// Logs a possibly multi-line message one line at a time, each with the id.
+void log_lines(const request_rec* r, const char* id, const std::string& text) {
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    apache::log_request(APLOG_ERR, 0, r, id, std::string_view(text).substr(start, end - start));
+    start = end + 1;
+  }
+}
+
 // Switches `att` to the interpreter named `name`; false (result set) when that fails.
 bool attach_to(const PhaseRun& run, const std::string& name, Attached* att, int* result) {
   if (att->interp != nullptr && att->interp->name() == name) return true;
@@ -116,7 +127,7 @@ bool attach_to(const PhaseRun& run, const std::string& name, Attached* att, int*
   std::string error;
   att->interp = cpython::InterpreterRegistry::instance().get(name, &error);
   if (att->interp == nullptr) {
-    apache::log_request(APLOG_ERR, 0, run.r, "MP0001", error);
+    log_lines(run.r, "MP0001", error);
     *result = HTTP_INTERNAL_SERVER_ERROR;
     return false;
   }
@@ -124,7 +135,8 @@ bool attach_to(const PhaseRun& run, const std::string& name, Attached* att, int*
   att->req = request_object(att->scope->gil(), run.r, *att->interp);
   if (att->req == nullptr) {
     for (const auto& line : cpython::format_current_exception(att->scope->gil())) {
-      apache::log_request(APLOG_ERR, 0, run.r, "MP0200", line);
+      apache::log_request(APLOG_ERR, 0, run.r, "MP0001",
+                          "cannot create the request object: " + line);
     }
     *result = HTTP_INTERNAL_SERVER_ERROR;
     return false;
@@ -156,7 +168,8 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
                    phase_info(run.phase).directive,
                    entry.handler,
                    "MP0100",
-                   debug && may_show_debug_page(run.phase)};
+                   debug && may_show_debug_page(run.phase),
+                   !may_show_debug_page(run.phase)};
   if (!apply_python_path(gil, data, run.cfg->python_path)) {
     *result = report_handler_exception(gil, ctx);
     return Step::kStop;

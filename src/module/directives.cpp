@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <string>
 
 #include <string>
 
@@ -33,11 +34,45 @@ bool in_location(const cmd_parms* cmd) {
   return false;
 }
 
+bool has_wildcard(const char* text) { return std::strpbrk(text, "*?[") != nullptr; }
+
+// The first argument of a section ("<Directory "/srv/x">" -> /srv/x).
+std::string section_argument(const ap_directive_t* section) {
+  std::string arg = section->args != nullptr ? section->args : "";
+  if (!arg.empty() && arg.back() == '>') arg.pop_back();
+  while (!arg.empty() && (arg.back() == ' ' || arg.back() == '\t')) arg.pop_back();
+  if (arg.size() >= 2 && (arg.front() == '"' || arg.front() == '\'') && arg.back() == arg.front()) {
+    arg = arg.substr(1, arg.size() - 2);
+  }
+  return arg;
+}
+
+// The directory a directive belongs to (spec §3.1, §4): the enclosing <Directory> or
+// <Location> path, or the .htaccess directory. <Files>/<Limit>/<If> sections are looked
+// through; regex and wildcard sections have no static directory (null).
 const char* section_dir(const cmd_parms* cmd) {
   if (cmd->path == nullptr) return nullptr;
-  std::size_t len = std::strlen(cmd->path);
-  if (len > 0 && cmd->path[len - 1] == '/') return cmd->path;
-  return apr_pstrcat(cmd->pool, cmd->path, "/", nullptr);
+  const ap_directive_t* section = cmd->directive != nullptr ? cmd->directive->parent : nullptr;
+  auto is = [](const ap_directive_t* d, const char* name) {
+    return strcasecmp(d->directive, name) == 0;
+  };
+  while (section != nullptr &&
+         (is(section, "<Files") || is(section, "<FilesMatch") || is(section, "<Limit") ||
+          is(section, "<LimitExcept") || is(section, "<If") || is(section, "<ElseIf") ||
+          is(section, "<Else"))) {
+    section = section->parent;
+  }
+  std::string dir;
+  if (section == nullptr) {
+    dir = cmd->path;  // .htaccess: the directory of the file
+  } else if (is(section, "<Directory") || is(section, "<Location")) {
+    dir = section_argument(section);
+    if (dir.empty() || dir.front() == '~' || has_wildcard(dir.c_str())) return nullptr;
+  } else {
+    return nullptr;  // <DirectoryMatch>, <LocationMatch>, <VirtualHost>, ...
+  }
+  if (dir.back() != '/') dir += '/';
+  return apr_pstrdup(cmd->pool, dir.c_str());
 }
 
 // Directives written at server level are also visible through req.server.get_config().

@@ -19,6 +19,7 @@
 #include "module/child_lifecycle.h"
 #include "module/config.h"
 #include "module/phase_usage.h"
+#include "python/interpreter_setup.h"
 
 namespace mp::module {
 namespace {
@@ -152,7 +153,9 @@ void register_phase_hooks() {
 int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
   reset_import_list(pconf);
   apache::register_global_lock_type(pconf);
-  g_enabled_phases = enabled_phases(scan_phase_usage(ap_conftree));
+  PhaseUsage usage = scan_phase_usage(ap_conftree);
+  g_enabled_phases = enabled_phases(usage);
+  python::process_context().addhandler_exts = apr_pstrdup(pconf, usage.addhandler_exts.c_str());
   return OK;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <bitset>
+#include <string>
 
 #include "apache/apache.h"
 #include "common/phase.h"
@@ -13,6 +14,7 @@ namespace mp::module {
 struct PhaseUsage {
   std::bitset<kPhaseCount> phases;
   bool htaccess_possible = false;  // some AllowOverride other than None: .htaccess may add any
+  std::string addhandler_exts;     // extensions given to `AddHandler mod_python`
 };
 
 PhaseUsage scan_phase_usage(const ap_directive_t* tree) noexcept;

@@ -2,6 +2,7 @@
 
 #include <util_cfgtree.h>
 
+#include <cerrno>
 #include <string>
 
 #include "apache/global_locks.h"
@@ -192,8 +193,9 @@ PyObject* f_stat(PyObject* module, PyObject* args) {
   apr_finfo_t finfo;
   apr_status_t rv = apr_stat(&finfo, path.c_str(), static_cast<apr_int32_t>(wanted), pool);
   if (rv != APR_SUCCESS && !APR_STATUS_IS_INCOMPLETE(rv)) {
-    finfo = apr_finfo_t{};
-    finfo.filetype = APR_NOFILE;
+    apr_pool_destroy(pool);
+    errno = APR_TO_OS_ERROR(rv);
+    return PyErr_SetFromErrnoWithFilename(PyExc_OSError, path.c_str());
   }
   Ref result = make_finfo(g.gil(), state_of_module(module), finfo);
   apr_pool_destroy(pool);

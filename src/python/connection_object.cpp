@@ -5,6 +5,7 @@
 
 #include "apache/log.h"
 #include "cpython/strings.h"
+#include "python/hlist_object.h"
 #include "python/server_object.h"
 #include "python/table_object.h"
 
@@ -136,7 +137,13 @@ PyObject* get_base_server(PyObject* self, void*) {
   return make_server(g.gil(), state_of(self), c->base_server).release();
 }
 
-PyObject* get_hlist(PyObject*, void*) { Py_RETURN_NONE; }
+PyObject* get_hlist(PyObject* self, void*) {
+  CONN_OR_FAIL();
+  GilAssumed g;
+  return make_hlist(g.gil(), state_of(self),
+                    static_cast<const apache::HandlerEntry*>(as_conn(self)->dispatch_entry))
+      .release();
+}
 
 PyGetSetDef g_getsets[] = {
     {"client_ip", get_client_ip, nullptr, "Client IP address", nullptr},
@@ -329,6 +336,7 @@ Ref make_connection(const cpython::Gil& /*gil*/, ModuleState* st, conn_rec* c,
   conn->interp = interp;
   conn->notes = nullptr;
   conn->input = nullptr;
+  conn->dispatch_entry = nullptr;
   PyObject_GC_Track(conn);
   auto* node = static_cast<ConnWrappers*>(apr_palloc(c->pool, sizeof(ConnWrappers)));
   node->interp = interp;

@@ -15,7 +15,8 @@ struct ConnectionObject {
   bool dead;
   cpython::Interpreter* interp;
   PyObject* notes;
-  apr_bucket_brigade* input;  // data read from the connection not yet returned
+  apr_bucket_brigade* input;   // data read from the connection not yet returned
+  const void* dispatch_entry;  // apache::HandlerEntry of the running connection handler
 };
 
 // The connection's object in `interp` (created on first use, dies with the connection pool).

@@ -67,25 +67,27 @@ PyObject* request_repr(PyObject* self) {
                               req->r->uri ? req->r->uri : "?");
 }
 
+// Both tables are deliberately never destroyed: the type keeps pointing at them, and worker
+// threads may still run Python while exit() runs static destructors.
 std::vector<PyMethodDef>& all_methods() {
-  static std::vector<PyMethodDef> methods = [] {
+  static auto* methods = new std::vector<PyMethodDef>([] {
     std::vector<PyMethodDef> out;
     for (auto& m : request_io_methods()) out.push_back(m);
     for (auto& m : request_misc_methods()) out.push_back(m);
     out.push_back({nullptr, nullptr, 0, nullptr});
     return out;
-  }();
-  return methods;
+  }());
+  return *methods;
 }
 
 std::vector<PyGetSetDef>& all_getsets() {
-  static std::vector<PyGetSetDef> getsets = [] {
+  static auto* getsets = new std::vector<PyGetSetDef>([] {
     std::vector<PyGetSetDef> out;
     for (auto& g : request_getsets()) out.push_back(g);
     out.push_back({nullptr, nullptr, nullptr, nullptr, nullptr});
     return out;
-  }();
-  return getsets;
+  }());
+  return *getsets;
 }
 
 PyMemberDef g_members[] = {

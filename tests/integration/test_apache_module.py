@@ -40,7 +40,9 @@ APIMOD = '''
         result = {
             "type": type(tree).__name__,
             "tuples_are_pairs": all(len(t) == 2 for t in tree if isinstance(t, tuple)),
-            "server_root": [t for t in tree if isinstance(t, tuple) and t[0] == "ServerRoot"],
+            # ServerRoot is executed while reading (EXEC_ON_READ) and is not in httpd's tree;
+            # DocumentRoot is.
+            "document_root": [t for t in tree if isinstance(t, tuple) and t[0] == "DocumentRoot"],
             "option": [t[i] for t, i in _find(tree, "PythonOption", "tree.marker")],
         }
         sections = _find(tree, "<Directory", "@DOCROOT@")
@@ -194,7 +196,7 @@ def test_config_tree(apache):
     info = srv.get("/x").json()
     assert info["type"] == "list"
     assert info["tuples_are_pairs"] is True
-    assert len(info["server_root"]) == 1 and str(srv.root) in info["server_root"][0][1]
+    assert len(info["document_root"]) == 1 and str(srv.root) in info["document_root"][0][1]
     assert info["option"] == [["PythonOption", "tree.marker yes"]]
     assert info["section_found"] is True
     assert ["SetHandler", "mod_python"] in info["section_children"]
