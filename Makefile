@@ -36,6 +36,7 @@ serve: deps build
 
 unit: build
 	cd $(BUILD_DIR) && ctest --output-on-failure
+	$(PYTHON) -m pytest -q -p no:cacheprovider tests/python
 
 integration: build
 	@set -e; for mpm in $(MPMS); do \

@@ -47,7 +47,8 @@ struct ModuleConfig {
   Tristate autoreload;
   Tristate interp_per_directory;
   Tristate interp_per_directive;
-  Tristate optimize;               // server only
+  Tristate optimize;  // server only
+  Tristate enable_pdb;
   const char* interpreter;         // PythonInterpreter
   const char* python_path;         // PythonPath expression
   const char* python_path_dir;     // directory of the section that set python_path

@@ -153,6 +153,16 @@ void set_dispatch_state(const cpython::Gil& gil, const PhaseRun& run, HandlerInt
   }
 }
 
+// PythonEnablePdb On with httpd -DONE_PROCESS: the call runs under pdb (spec §2.3).
+Ref call_handler(const PhaseRun& run, PyObject* callable, PyObject* req) {
+  if (apache::is_on(run.cfg->enable_pdb, false) && ap_exists_config_define("ONE_PROCESS")) {
+    Ref pdb = Ref::steal(PyImport_ImportModule("pdb"));
+    if (!pdb) return {};
+    return Ref::steal(PyObject_CallMethod(pdb.get(), "runcall", "OO", callable, req));
+  }
+  return Ref::steal(PyObject_CallOneArg(callable, req));
+}
+
 enum class Step { kContinue, kStop, kSkipped };
 
 // Runs one handler entry; sets *result and says whether the loop may go on.
@@ -186,7 +196,7 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
   if (handler->missing) return Step::kSkipped;  // PythonHandlerModule: silently skipped
   python::CurrentRequestScope current(run.r);
   Ref callable = callable_for(gil, *handler, att.req);
-  Ref returned = callable ? Ref::steal(PyObject_CallOneArg(callable.get(), att.req)) : Ref();
+  Ref returned = callable ? call_handler(run, callable.get(), att.req) : Ref();
   int code = HTTP_INTERNAL_SERVER_ERROR;
   Outcome outcome = interpret(returned.get(), data.state, run.r, &code);
   if (outcome == Outcome::kException) {

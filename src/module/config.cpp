@@ -39,6 +39,7 @@ ModuleConfig* new_config(apr_pool_t* pool, const char* dir) {
   cfg->interp_per_directory = Tristate::kUnset;
   cfg->interp_per_directive = Tristate::kUnset;
   cfg->optimize = Tristate::kUnset;
+  cfg->enable_pdb = Tristate::kUnset;
   return cfg;
 }
 
@@ -80,6 +81,7 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
   merged->interp_per_directory = pick(add->interp_per_directory, base->interp_per_directory);
   merged->interp_per_directive = pick(add->interp_per_directive, base->interp_per_directive);
   merged->optimize = pick(add->optimize, base->optimize);
+  merged->enable_pdb = pick(add->enable_pdb, base->enable_pdb);
   if (add->interpreter != nullptr) merged->interpreter = add->interpreter;
   if (add->python_path != nullptr) {
     merged->python_path = add->python_path;

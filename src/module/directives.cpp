@@ -168,8 +168,11 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) noexcept {
       case 4:
         target->optimize = value;
         break;
+      case 5:
+        target->enable_pdb = value;
+        break;
       default:
-        break;  // PythonEnablePdb: recorded in the table only
+        break;
     }
   };
   assign(cfg);
