@@ -129,7 +129,9 @@ TEST(Attach, ManyThreadsManyInterpreters) {
 
 TEST(Strings, ApacheToPythonNeverRaises) {
   AttachScope scope(interp("main_interpreter"));
-  Ref s = str_from_bytes(scope.gil(), std::string_view("a\xff" "b", 3));
+  Ref s = str_from_bytes(scope.gil(), std::string_view("a\xff"
+                                                       "b",
+                                                       3));
   ASSERT_TRUE(s);
   EXPECT_EQ(PyUnicode_GET_LENGTH(s.get()), 3);
   EXPECT_EQ(PyUnicode_READ_CHAR(s.get(), 1), 0xDCFFu);
