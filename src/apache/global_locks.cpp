@@ -57,8 +57,10 @@ bool create_global_locks(apr_pool_t* pconf, server_rec* s) noexcept {
                      " session mutexes based on " + std::to_string(max_procs) +
                      " max processes and " + std::to_string(max_threads) + " max threads.";
   log_server(APLOG_NOTICE, 0, s, {}, line);
-  g_locks = static_cast<apr_global_mutex_t**>(apr_pcalloc(pconf, sizeof(void*) * wanted));
-  g_lock_files = static_cast<const char**>(apr_pcalloc(pconf, sizeof(char*) * wanted));
+  g_locks = static_cast<apr_global_mutex_t**>(
+      apr_pcalloc(pconf, sizeof(void*) * static_cast<apr_size_t>(wanted)));
+  g_lock_files = static_cast<const char**>(
+      apr_pcalloc(pconf, sizeof(char*) * static_cast<apr_size_t>(wanted)));
   g_count = 0;
   for (int i = 0; i < wanted; ++i) {
     const char* instance = apr_psprintf(pconf, "%d", i);

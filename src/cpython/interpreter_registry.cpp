@@ -8,7 +8,8 @@ namespace mp::cpython {
 InterpreterRegistry& InterpreterRegistry::instance() noexcept {
   // Deliberately never destroyed: interpreters live as long as the process, and releasing
   // Python references from a static destructor (after exit(), without the GIL) would crash.
-  static auto* registry = new InterpreterRegistry();
+  // Allocation failure this early in a child is fatal either way.
+  static auto* registry = new InterpreterRegistry();  // NOLINT(bugprone-unhandled-exception-at-new)
   return *registry;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "apache/boundary.h"
+#include "apache/brigade.h"
 #include "apache/log.h"
 #include "apache/module_config.h"
 #include "common/path_util.h"
@@ -175,6 +176,29 @@ bool attach_state(ap_filter_t* f, FilterState* state) {
   return true;
 }
 
+// One call of an output filter over `bb`; leaves the output in filter->out.
+void call_output(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
+                 python::FilterObject* filter, apr_bucket_brigade* bb) {
+  apache::move_to_front(bb, state->carry);  // a line held back by the previous call
+  filter->in = bb;
+  filter->out = state->pending;
+  filter->consumed = state->consumed;
+  filter->carry = state->carry;
+  if (!call_python(gil, f, state, filter)) {
+    // Transparent from here on: what this call read goes on instead of what it wrote.
+    apr_brigade_cleanup(filter->out);
+    apr_brigade_cleanup(state->carry);  // its bytes are in `consumed` too
+    apache::move_to_end(filter->out, state->consumed);
+  }
+  apr_brigade_cleanup(state->consumed);
+  filter->consumed = nullptr;
+  filter->carry = nullptr;
+  if (filter->eos_seen && !filter->closed) {
+    apache::append_eos(filter->out, f->c->bucket_alloc);
+    filter->closed = true;
+  }
+}
+
 apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
   FilterState* state = state_for(f);
   if (state == nullptr || state->disabled || !attach_state(f, state)) {
@@ -191,24 +215,7 @@ apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
     apr_brigade_cleanup(bb);
     return APR_SUCCESS;
   }
-  APR_BRIGADE_PREPEND(bb, state->carry);  // a line held back by the previous call
-  filter->in = bb;
-  filter->out = state->pending;
-  filter->consumed = state->consumed;
-  filter->carry = state->carry;
-  if (!call_python(attach.gil(), f, state, filter)) {
-    // Transparent from here on: what this call read goes on instead of what it wrote.
-    apr_brigade_cleanup(filter->out);
-    apr_brigade_cleanup(state->carry);  // its bytes are in `consumed` too
-    APR_BRIGADE_CONCAT(filter->out, state->consumed);
-  }
-  apr_brigade_cleanup(state->consumed);
-  filter->consumed = nullptr;
-  filter->carry = nullptr;
-  if (filter->eos_seen && !filter->closed) {
-    APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_eos_create(f->c->bucket_alloc));
-    filter->closed = true;
-  }
+  call_output(attach.gil(), f, state, filter, bb);
   apr_status_t status = APR_SUCCESS;
   {
     // Unread input (and everything after an error) passes on after what was written.
@@ -217,6 +224,18 @@ apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
   }
   filter->in = nullptr;
   return status;
+}
+
+// Calls an input filter until it produced data or EOS (the caller needs one of them).
+void call_input(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
+                python::FilterObject* filter, apr_bucket_brigade* bb) {
+  for (int round = 0; round < 64 && apache::brigade_empty(bb) && !filter->closed; ++round) {
+    if (!call_python(gil, f, state, filter)) break;
+    if (filter->eos_seen && !filter->closed) {
+      apache::append_eos(bb, f->c->bucket_alloc);
+      filter->closed = true;
+    }
+  }
 }
 
 apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
@@ -234,7 +253,7 @@ apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t m
     return ap_get_brigade(f->next, bb, mode, block, readbytes);
   }
   if (filter->closed) {
-    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
+    apache::append_eos(bb, f->c->bucket_alloc);
     return APR_SUCCESS;
   }
   filter->in = state->pending;
@@ -242,26 +261,17 @@ apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t m
   filter->mode = mode;
   filter->block = block;
   filter->readbytes = readbytes;
-  // The caller needs data or EOS: call again while the function produced neither.
-  for (int round = 0; round < 64 && APR_BRIGADE_EMPTY(bb) && !filter->closed; ++round) {
-    if (!call_python(attach.gil(), f, state, filter)) break;
-    if (filter->eos_seen && !filter->closed) {
-      APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(f->c->bucket_alloc));
-      filter->closed = true;
-    }
-  }
+  call_input(attach.gil(), f, state, filter, bb);
   filter->in = nullptr;
-  if (APR_BRIGADE_EMPTY(bb)) {
-    // Disabled (error) or unproductive: continue transparently with what was fetched.
-    if (!APR_BRIGADE_EMPTY(state->pending)) {
-      APR_BRIGADE_CONCAT(bb, state->pending);
-      return APR_SUCCESS;
-    }
-    state->disabled = true;
-    cpython::DetachScope io(attach.gil());
-    return ap_get_brigade(f->next, bb, mode, block, readbytes);
+  if (!apache::brigade_empty(bb)) return APR_SUCCESS;
+  // Disabled (error) or unproductive: continue transparently with what was fetched.
+  if (!apache::brigade_empty(state->pending)) {
+    apache::move_to_end(bb, state->pending);
+    return APR_SUCCESS;
   }
-  return APR_SUCCESS;
+  state->disabled = true;
+  cpython::DetachScope io(attach.gil());
+  return ap_get_brigade(f->next, bb, mode, block, readbytes);
 }
 
 }  // namespace

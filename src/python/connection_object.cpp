@@ -172,17 +172,37 @@ apr_bucket_brigade* input_of(ConnectionObject* conn, conn_rec* c) {
   return conn->input;
 }
 
+// Moves the data of `bb` into `data`; notes EOS. Returns APR_EGENERAL on a read error.
+apr_status_t drain(apr_bucket_brigade* bb, std::string* data, bool* eos) {
+  apr_status_t status = APR_SUCCESS;
+  while (!APR_BRIGADE_EMPTY(bb) && status == APR_SUCCESS) {
+    apr_bucket* b = APR_BRIGADE_FIRST(bb);
+    if (APR_BUCKET_IS_EOS(b)) {
+      *eos = true;
+    } else if (!APR_BUCKET_IS_METADATA(b)) {
+      const char* chunk = nullptr;
+      apr_size_t len = 0;
+      status = apr_bucket_read(b, &chunk, &len, APR_BLOCK_READ);
+      if (status == APR_SUCCESS) data->append(chunk, len);
+    }
+    apr_bucket_delete(b);
+  }
+  return status == APR_SUCCESS ? APR_SUCCESS : APR_EGENERAL;
+}
+
+bool size_argument(PyObject* const* args, Py_ssize_t nargs, long long* want) {
+  *want = 0;
+  if (nargs == 0 || args[0] == Py_None) return true;
+  *want = PyLong_AsLongLong(args[0]);
+  return !(*want == -1 && PyErr_Occurred());
+}
+
 // Reads from the connection's input filters; returns the bytes, or None at end of stream.
 PyObject* read_conn(PyObject* self, PyObject* const* args, Py_ssize_t nargs, bool line) {
   conn_rec* c = live_connection(self);
-  if (c == nullptr) return nullptr;
   long long want = 0;
-  if (nargs > 0 && args[0] != Py_None) {
-    want = PyLong_AsLongLong(args[0]);
-    if (want == -1 && PyErr_Occurred()) return nullptr;
-  }
-  ConnectionObject* conn = as_conn(self);
-  apr_bucket_brigade* bb = input_of(conn, c);
+  if (c == nullptr || !size_argument(args, nargs, &want)) return nullptr;
+  apr_bucket_brigade* bb = input_of(as_conn(self), c);
   ap_input_mode_t mode =
       line ? AP_MODE_GETLINE : (want == -1 ? AP_MODE_EXHAUSTIVE : AP_MODE_READBYTES);
   apr_off_t bytes = want > 0 ? static_cast<apr_off_t>(want) : 8192;
@@ -193,31 +213,13 @@ PyObject* read_conn(PyObject* self, PyObject* const* args, Py_ssize_t nargs, boo
   {
     cpython::DetachScope io(g.gil());
     status = ap_get_brigade(c->input_filters, bb, mode, APR_BLOCK_READ, bytes);
-    if (status == APR_SUCCESS) {
-      while (!APR_BRIGADE_EMPTY(bb)) {
-        apr_bucket* b = APR_BRIGADE_FIRST(bb);
-        if (APR_BUCKET_IS_EOS(b)) {
-          eos = true;
-          apr_bucket_delete(b);
-          continue;
-        }
-        const char* chunk = nullptr;
-        apr_size_t len = 0;
-        if (apr_bucket_read(b, &chunk, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-          status = APR_EGENERAL;
-          break;
-        }
-        data.append(chunk, len);
-        apr_bucket_delete(b);
-      }
-    }
+    if (status == APR_SUCCESS) status = drain(bb, &data, &eos);
     apr_brigade_cleanup(bb);
   }
-  if (status == APR_EOF || (status == APR_SUCCESS && data.empty() && eos)) Py_RETURN_NONE;
-  if (status != APR_SUCCESS) {
-    if (data.empty() && (APR_STATUS_IS_ECONNRESET(status) || APR_STATUS_IS_EOF(status))) {
-      Py_RETURN_NONE;
-    }
+  bool at_end = APR_STATUS_IS_EOF(status) || APR_STATUS_IS_ECONNRESET(status) ||
+                (status == APR_SUCCESS && eos);
+  if (data.empty() && at_end) Py_RETURN_NONE;
+  if (status != APR_SUCCESS && !at_end) {
     PyErr_SetString(PyExc_OSError, "Connection read error");
     return nullptr;
   }

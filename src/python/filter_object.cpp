@@ -51,6 +51,54 @@ bool fetch_input(FilterObject* filter, apr_off_t want) {
   return true;
 }
 
+// Metadata buckets keep their place in the stream: moved to the output (output filters).
+void route_metadata(FilterObject* filter, apr_bucket* b) {
+  APR_BUCKET_REMOVE(b);
+  if (filter->is_input) {
+    apr_bucket_delete(b);
+  } else {
+    APR_BRIGADE_INSERT_TAIL(filter->out, b);
+  }
+}
+
+// A data bucket that was read: kept for replay after an error (output filters) or deleted.
+void retire(FilterObject* filter, apr_bucket* b) {
+  if (filter->consumed != nullptr) {
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(filter->consumed, b);
+  } else {
+    apr_bucket_delete(b);
+  }
+}
+
+// How many of `len` bytes to take: at most `want`, and for a line through the first '\n'.
+std::size_t take_count(const char* data, std::size_t len, std::size_t want, bool line) {
+  if (line) {
+    const void* nl = std::memchr(data, '\n', len);
+    if (nl != nullptr) {
+      auto through = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
+      if (through < want) want = through;
+    }
+  }
+  return len < want ? len : want;
+}
+
+// Appends (part of) one data bucket to `out`; false with OSError set on a read error.
+bool take_bucket(FilterObject* filter, apr_bucket* b, std::size_t want, bool line,
+                 std::string* out) {
+  const char* data = nullptr;
+  apr_size_t len = 0;
+  if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
+    PyErr_SetString(PyExc_OSError, "Filter bucket read error");
+    return false;
+  }
+  std::size_t n = take_count(data, len, want, line);
+  if (n < len) apr_bucket_split(b, n);
+  out->append(data, n);
+  retire(filter, b);
+  return true;
+}
+
 // Takes up to `limit` bytes (or through the first newline when `line`) from the brigade.
 // Metadata buckets met on the way are moved to the output, in order; EOS is noted.
 bool take_data(FilterObject* filter, std::size_t limit, bool line, std::string* out) {
@@ -63,38 +111,10 @@ bool take_data(FilterObject* filter, std::size_t limit, bool line, std::string* 
       break;
     }
     if (APR_BUCKET_IS_METADATA(b)) {
-      APR_BUCKET_REMOVE(b);
-      if (!filter->is_input)
-        APR_BRIGADE_INSERT_TAIL(filter->out, b);
-      else
-        apr_bucket_delete(b);
+      route_metadata(filter, b);
       continue;
     }
-    const char* data = nullptr;
-    apr_size_t len = 0;
-    if (apr_bucket_read(b, &data, &len, APR_BLOCK_READ) != APR_SUCCESS) {
-      PyErr_SetString(PyExc_OSError, "Filter bucket read error");
-      return false;
-    }
-    std::size_t want = limit - out->size();
-    if (line) {
-      const void* nl = std::memchr(data, '\n', len);
-      if (nl != nullptr) {
-        std::size_t through = static_cast<std::size_t>(static_cast<const char*>(nl) - data) + 1;
-        if (through < want) want = through;
-      }
-    }
-    if (len > want) {
-      apr_bucket_split(b, want);
-      len = want;
-    }
-    out->append(data, len);
-    if (filter->consumed != nullptr) {
-      APR_BUCKET_REMOVE(b);
-      APR_BRIGADE_INSERT_TAIL(filter->consumed, b);
-    } else {
-      apr_bucket_delete(b);
-    }
+    if (!take_bucket(filter, b, limit - out->size(), line, out)) return false;
     if (line && !out->empty() && out->back() == '\n') break;
   }
   return true;

@@ -5,7 +5,6 @@
 
 namespace mp::python {
 
-using cpython::GilAssumed;
 using cpython::Ref;
 
 namespace {

@@ -168,7 +168,8 @@ PyObject* m_get_basic_auth_pw(PyObject* self, PyObject*) {
   const char* type = ap_getword(r->pool, &header, ' ');
   if (strcasecmp(type, "Basic") != 0) Py_RETURN_NONE;
   while (*header == ' ' || *header == '\t') ++header;
-  char* decoded = static_cast<char*>(apr_palloc(r->pool, apr_base64_decode_len(header) + 1));
+  char* decoded = static_cast<char*>(
+      apr_palloc(r->pool, static_cast<apr_size_t>(apr_base64_decode_len(header)) + 1));
   int len = apr_base64_decode(decoded, header);
   decoded[len] = '\0';
   char* colon = std::strchr(decoded, ':');
