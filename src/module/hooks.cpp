@@ -18,6 +18,7 @@
 #include "handlers/request_state.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
+#include "module/optional_functions.h"
 #include "module/phase_usage.h"
 #include "python/interpreter_setup.h"
 
@@ -176,6 +177,7 @@ void register_hooks(apr_pool_t* /*pool*/) noexcept {
   ap_hook_handler(content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
   register_phase_hooks();
   handlers::register_generic_filters();
+  register_optional_functions();
 }
 
 }  // namespace mp::module
