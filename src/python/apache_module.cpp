@@ -7,6 +7,7 @@
 
 #include "apache/global_locks.h"
 #include "apache/log.h"
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/finfo_object.h"
 #include "python/interpreter_setup.h"
@@ -210,19 +211,27 @@ PyCFunction cfunc(F f) {
 }  // namespace
 
 PyMethodDef g_apache_functions[] = {
-    {"log_error", cfunc(f_log_error), METH_VARARGS | METH_KEYWORDS,
+    {"log_error", cfunc(cpython::Guard<f_log_error>::call), METH_VARARGS | METH_KEYWORDS,
      "log_error(message, level=APLOG_ERR, server=None)"},
-    {"_log_stream", f_log_stream, METH_VARARGS, "Log one line of stdout/stderr output."},
-    {"table", cfunc(f_table), METH_VARARGS | METH_KEYWORDS, "A new mp_table."},
-    {"make_table", cfunc(f_table), METH_VARARGS | METH_KEYWORDS, "Alias of table()."},
-    {"mpm_query", f_mpm_query, METH_O, "ap_mpm_query(code) result."},
-    {"server_root", f_server_root, METH_NOARGS, "ServerRoot."},
-    {"exists_config_define", f_exists_config_define, METH_O, "Whether -Dname was given."},
-    {"config_tree", f_config_tree, METH_NOARGS, "The parsed configuration as nested lists."},
-    {"stat", f_stat, METH_VARARGS, "stat(fname, wanted) -> mp_finfo"},
-    {"_global_lock", f_global_lock, METH_VARARGS, "_global_lock(server, key[, index])"},
-    {"_global_trylock", f_global_trylock, METH_VARARGS, "_global_trylock(server, key[, index])"},
-    {"_global_unlock", f_global_unlock, METH_VARARGS, "_global_unlock(server, key[, index])"},
+    {"_log_stream", cpython::Guard<f_log_stream>::call, METH_VARARGS,
+     "Log one line of stdout/stderr output."},
+    {"table", cfunc(cpython::Guard<f_table>::call), METH_VARARGS | METH_KEYWORDS,
+     "A new mp_table."},
+    {"make_table", cfunc(cpython::Guard<f_table>::call), METH_VARARGS | METH_KEYWORDS,
+     "Alias of table()."},
+    {"mpm_query", cpython::Guard<f_mpm_query>::call, METH_O, "ap_mpm_query(code) result."},
+    {"server_root", cpython::Guard<f_server_root>::call, METH_NOARGS, "ServerRoot."},
+    {"exists_config_define", cpython::Guard<f_exists_config_define>::call, METH_O,
+     "Whether -Dname was given."},
+    {"config_tree", cpython::Guard<f_config_tree>::call, METH_NOARGS,
+     "The parsed configuration as nested lists."},
+    {"stat", cpython::Guard<f_stat>::call, METH_VARARGS, "stat(fname, wanted) -> mp_finfo"},
+    {"_global_lock", cpython::Guard<f_global_lock>::call, METH_VARARGS,
+     "_global_lock(server, key[, index])"},
+    {"_global_trylock", cpython::Guard<f_global_trylock>::call, METH_VARARGS,
+     "_global_trylock(server, key[, index])"},
+    {"_global_unlock", cpython::Guard<f_global_unlock>::call, METH_VARARGS,
+     "_global_unlock(server, key[, index])"},
     {nullptr, nullptr, 0, nullptr},
 };
 

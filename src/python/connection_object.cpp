@@ -4,6 +4,7 @@
 #include <string>
 
 #include "apache/log.h"
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/hlist_object.h"
 #include "python/server_object.h"
@@ -146,24 +147,32 @@ PyObject* get_hlist(PyObject* self, void*) {
 }
 
 PyGetSetDef g_getsets[] = {
-    {"client_ip", get_client_ip, nullptr, "Client IP address", nullptr},
-    {"client_addr", get_client_addr, nullptr, "(ip, port) of the client", nullptr},
-    {"remote_ip", get_remote_ip, nullptr, "Deprecated: client_ip", const_cast<char*>("remote_ip")},
-    {"remote_addr", get_remote_addr, nullptr, "Deprecated: client_addr", nullptr},
-    {"local_addr", get_local_addr, nullptr, "(ip, port) of the server side", nullptr},
-    {"local_ip", get_local_ip, nullptr, "Server IP address", nullptr},
-    {"local_host", get_local_host, nullptr, "Server host name", nullptr},
-    {"remote_host", get_remote_host, nullptr, "Client host name (if looked up)", nullptr},
-    {"remote_logname", get_remote_logname, nullptr, "identd name", nullptr},
-    {"aborted", get_aborted, nullptr, "Connection aborted", nullptr},
-    {"keepalive", get_keepalive, set_keepalive, "AP_CONN_* keep-alive state", nullptr},
-    {"double_reverse", get_double_reverse, nullptr, nullptr, nullptr},
-    {"keepalives", get_keepalives, nullptr, "Requests served on this connection", nullptr},
-    {"id", get_id, nullptr, "Connection id", nullptr},
-    {"notes", get_notes, nullptr, "Connection notes", nullptr},
-    {"_conn_rec", get_conn_rec, nullptr, nullptr, nullptr},
-    {"base_server", get_base_server, nullptr, "mp_server the connection came in on", nullptr},
-    {"hlist", get_hlist, nullptr, nullptr, nullptr},
+    {"client_ip", cpython::Guard<get_client_ip>::call, nullptr, "Client IP address", nullptr},
+    {"client_addr", cpython::Guard<get_client_addr>::call, nullptr, "(ip, port) of the client",
+     nullptr},
+    {"remote_ip", cpython::Guard<get_remote_ip>::call, nullptr, "Deprecated: client_ip",
+     const_cast<char*>("remote_ip")},
+    {"remote_addr", cpython::Guard<get_remote_addr>::call, nullptr, "Deprecated: client_addr",
+     nullptr},
+    {"local_addr", cpython::Guard<get_local_addr>::call, nullptr, "(ip, port) of the server side",
+     nullptr},
+    {"local_ip", cpython::Guard<get_local_ip>::call, nullptr, "Server IP address", nullptr},
+    {"local_host", cpython::Guard<get_local_host>::call, nullptr, "Server host name", nullptr},
+    {"remote_host", cpython::Guard<get_remote_host>::call, nullptr,
+     "Client host name (if looked up)", nullptr},
+    {"remote_logname", cpython::Guard<get_remote_logname>::call, nullptr, "identd name", nullptr},
+    {"aborted", cpython::Guard<get_aborted>::call, nullptr, "Connection aborted", nullptr},
+    {"keepalive", cpython::Guard<get_keepalive>::call, cpython::Guard<set_keepalive>::call,
+     "AP_CONN_* keep-alive state", nullptr},
+    {"double_reverse", cpython::Guard<get_double_reverse>::call, nullptr, nullptr, nullptr},
+    {"keepalives", cpython::Guard<get_keepalives>::call, nullptr,
+     "Requests served on this connection", nullptr},
+    {"id", cpython::Guard<get_id>::call, nullptr, "Connection id", nullptr},
+    {"notes", cpython::Guard<get_notes>::call, nullptr, "Connection notes", nullptr},
+    {"_conn_rec", cpython::Guard<get_conn_rec>::call, nullptr, nullptr, nullptr},
+    {"base_server", cpython::Guard<get_base_server>::call, nullptr,
+     "mp_server the connection came in on", nullptr},
+    {"hlist", cpython::Guard<get_hlist>::call, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
@@ -272,10 +281,12 @@ PyCFunction cfunc(F f) {
 }
 
 PyMethodDef g_methods[] = {
-    {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes, or None at end of stream"},
-    {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len]) -> one line"},
-    {"write", m_write, METH_O, "Send data (and flush)."},
-    {"log_error", cfunc(m_log_error), METH_VARARGS | METH_KEYWORDS,
+    {"read", cfunc(cpython::Guard<m_read>::call), METH_FASTCALL,
+     "read([len]) -> bytes, or None at end of stream"},
+    {"readline", cfunc(cpython::Guard<m_readline>::call), METH_FASTCALL,
+     "readline([len]) -> one line"},
+    {"write", cpython::Guard<m_write>::call, METH_O, "Send data (and flush)."},
+    {"log_error", cfunc(cpython::Guard<m_log_error>::call), METH_VARARGS | METH_KEYWORDS,
      "log_error(message, level=APLOG_ERR)"},
     {nullptr, nullptr, 0, nullptr},
 };
@@ -295,8 +306,8 @@ void conn_dealloc(PyObject* self) {
 }
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(conn_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(conn_traverse)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<conn_dealloc>::call)},
+    {Py_tp_traverse, reinterpret_cast<void*>(cpython::Guard<conn_traverse>::call)},
     {Py_tp_getset, g_getsets},
     {Py_tp_methods, g_methods},
     {0, nullptr},

@@ -4,6 +4,7 @@
 #include <cstring>
 #include <string>
 
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 
 namespace mp::python {
@@ -249,24 +250,28 @@ PyCFunction cfunc(F f) {
 }
 
 PyMethodDef g_methods[] = {
-    {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes, or None at end of stream"},
-    {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len])"},
-    {"write", m_write, METH_O, "Append data (copied) to the output."},
-    {"flush", m_flush, METH_NOARGS, "Pass the output on with a FLUSH bucket."},
-    {"close", m_close, METH_NOARGS, "End the stream (EOS)."},
-    {"pass_on", m_pass_on, METH_NOARGS, "Pass the input on untouched."},
-    {"disable", m_disable, METH_NOARGS, "Be transparent for the rest of the request."},
+    {"read", cfunc(cpython::Guard<m_read>::call), METH_FASTCALL,
+     "read([len]) -> bytes, or None at end of stream"},
+    {"readline", cfunc(cpython::Guard<m_readline>::call), METH_FASTCALL, "readline([len])"},
+    {"write", cpython::Guard<m_write>::call, METH_O, "Append data (copied) to the output."},
+    {"flush", cpython::Guard<m_flush>::call, METH_NOARGS,
+     "Pass the output on with a FLUSH bucket."},
+    {"close", cpython::Guard<m_close>::call, METH_NOARGS, "End the stream (EOS)."},
+    {"pass_on", cpython::Guard<m_pass_on>::call, METH_NOARGS, "Pass the input on untouched."},
+    {"disable", cpython::Guard<m_disable>::call, METH_NOARGS,
+     "Be transparent for the rest of the request."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyGetSetDef g_getsets[] = {
-    {"closed", get_closed, nullptr, nullptr, nullptr},
-    {"is_input", get_is_input, nullptr, nullptr, nullptr},
-    {"req", get_req, nullptr, nullptr, nullptr},
-    {"name", get_name, nullptr, nullptr, nullptr},
-    {"handler", get_handler, nullptr, nullptr, nullptr},
-    {"dir", get_dir, nullptr, nullptr, nullptr},
-    {"softspace", get_softspace, set_softspace, nullptr, nullptr},
+    {"closed", cpython::Guard<get_closed>::call, nullptr, nullptr, nullptr},
+    {"is_input", cpython::Guard<get_is_input>::call, nullptr, nullptr, nullptr},
+    {"req", cpython::Guard<get_req>::call, nullptr, nullptr, nullptr},
+    {"name", cpython::Guard<get_name>::call, nullptr, nullptr, nullptr},
+    {"handler", cpython::Guard<get_handler>::call, nullptr, nullptr, nullptr},
+    {"dir", cpython::Guard<get_dir>::call, nullptr, nullptr, nullptr},
+    {"softspace", cpython::Guard<get_softspace>::call, cpython::Guard<set_softspace>::call, nullptr,
+     nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
@@ -289,8 +294,8 @@ void filter_dealloc(PyObject* self) {
 }
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(filter_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(filter_traverse)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<filter_dealloc>::call)},
+    {Py_tp_traverse, reinterpret_cast<void*>(cpython::Guard<filter_traverse>::call)},
     {Py_tp_methods, g_methods},
     {Py_tp_getset, g_getsets},
     {0, nullptr},

@@ -1,6 +1,7 @@
 // mp_finfo implementation: all 13 legacy indexes work, FINFO_FILETYPE included.
 #include "python/finfo_object.h"
 
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 
 namespace mp::python {
@@ -67,20 +68,20 @@ const int kIdx[] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
 #define IDX(n) const_cast<int*>(&kIdx[n])
 
 PyGetSetDef g_getsets[] = {
-    {"protection", get_index, nullptr, nullptr, IDX(0)},
-    {"inode", get_index, nullptr, nullptr, IDX(1)},
-    {"device", get_index, nullptr, nullptr, IDX(2)},
-    {"nlink", get_index, nullptr, nullptr, IDX(3)},
-    {"user", get_index, nullptr, nullptr, IDX(4)},
-    {"group", get_index, nullptr, nullptr, IDX(5)},
-    {"size", get_index, nullptr, nullptr, IDX(6)},
-    {"atime", get_index, nullptr, nullptr, IDX(7)},
-    {"mtime", get_index, nullptr, nullptr, IDX(8)},
-    {"ctime", get_index, nullptr, nullptr, IDX(9)},
-    {"fname", get_index, nullptr, nullptr, IDX(10)},
-    {"name", get_index, nullptr, nullptr, IDX(11)},
-    {"filetype", get_index, nullptr, nullptr, IDX(12)},
-    {"valid", get_valid, nullptr, nullptr, nullptr},
+    {"protection", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(0)},
+    {"inode", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(1)},
+    {"device", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(2)},
+    {"nlink", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(3)},
+    {"user", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(4)},
+    {"group", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(5)},
+    {"size", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(6)},
+    {"atime", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(7)},
+    {"mtime", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(8)},
+    {"ctime", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(9)},
+    {"fname", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(10)},
+    {"name", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(11)},
+    {"filetype", cpython::Guard<get_index>::call, nullptr, nullptr, IDX(12)},
+    {"valid", cpython::Guard<get_valid>::call, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 #undef IDX
@@ -98,11 +99,11 @@ void finfo_dealloc(PyObject* self) {
 }
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(finfo_dealloc)},
-    {Py_tp_repr, reinterpret_cast<void*>(finfo_repr)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<finfo_dealloc>::call)},
+    {Py_tp_repr, reinterpret_cast<void*>(cpython::Guard<finfo_repr>::call)},
     {Py_tp_getset, g_getsets},
-    {Py_sq_length, reinterpret_cast<void*>(finfo_len)},
-    {Py_sq_item, reinterpret_cast<void*>(finfo_item)},
+    {Py_sq_length, reinterpret_cast<void*>(cpython::Guard<finfo_len>::call)},
+    {Py_sq_item, reinterpret_cast<void*>(cpython::Guard<finfo_item>::call)},
     {0, nullptr},
 };
 

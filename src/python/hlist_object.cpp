@@ -1,6 +1,7 @@
 // mp_hlist implementation: read-only view of one handler entry; next() moves past it.
 #include "python/hlist_object.h"
 
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 
 namespace mp::python {
@@ -39,20 +40,23 @@ void hlist_dealloc(PyObject* self) {
 }
 
 PyGetSetDef g_getsets[] = {
-    {"handler", get_handler, nullptr, "Current handler string", nullptr},
-    {"directory", get_directory, nullptr, "Directory of the directive", nullptr},
-    {"silent", get_silent, nullptr, "Registered by PythonHandlerModule", nullptr},
-    {"is_location", get_is_location, nullptr, "Written in <Location>", nullptr},
+    {"handler", cpython::Guard<get_handler>::call, nullptr, "Current handler string", nullptr},
+    {"directory", cpython::Guard<get_directory>::call, nullptr, "Directory of the directive",
+     nullptr},
+    {"silent", cpython::Guard<get_silent>::call, nullptr, "Registered by PythonHandlerModule",
+     nullptr},
+    {"is_location", cpython::Guard<get_is_location>::call, nullptr, "Written in <Location>",
+     nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyMethodDef g_methods[] = {
-    {"next", m_next, METH_NOARGS, "Advance past the current entry."},
+    {"next", cpython::Guard<m_next>::call, METH_NOARGS, "Advance past the current entry."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(hlist_dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<hlist_dealloc>::call)},
     {Py_tp_getset, g_getsets},
     {Py_tp_methods, g_methods},
     {0, nullptr},

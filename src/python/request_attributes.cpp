@@ -2,6 +2,7 @@
 #include <cstddef>
 #include <string>
 
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/connection_object.h"
 #include "python/finfo_object.h"
@@ -345,10 +346,13 @@ PyObject* get_dict(PyObject* self, void*) {
   return Py_NewRef(req->dict);
 }
 
-#define MP_RW(name, doc) \
-  { #name, get_field, set_field, doc, &name##_field }
+#define MP_RW(name, doc)                                                                \
+  {                                                                                     \
+#name, cpython::Guard < get_field> ::call, cpython::Guard < set_field> ::call, doc, \
+        &name##_field                                                                   \
+  }
 #define MP_RO(name, doc) \
-  { #name, get_field, nullptr, doc, &name##_field }
+  { #name, cpython::Guard < get_field> ::call, nullptr, doc, &name##_field }
 
 PyGetSetDef g_getsets[] = {
     MP_RO(the_request, "First line of the request"),
@@ -390,32 +394,40 @@ PyGetSetDef g_getsets[] = {
     MP_RW(used_path_info, "AP_REQ_* path-info policy"),
     MP_RO(eos_sent, "End of stream sent"),
     MP_RO(useragent_ip, "Client IP (after mod_remoteip)"),
-    {"headers_in", get_headers_in, nullptr, "Request headers", nullptr},
-    {"headers_out", get_headers_out, nullptr, "Response headers", nullptr},
-    {"err_headers_out", get_err_headers_out, nullptr, "Response headers kept on errors", nullptr},
-    {"subprocess_env", get_subprocess_env, nullptr, "Environment for subprocesses", nullptr},
-    {"notes", get_notes, nullptr, "Notes shared between modules", nullptr},
-    {"content_type", get_content_type, set_content_type, "Content-Type", nullptr},
-    {"_content_type_set", get_content_type_set, nullptr, nullptr, nullptr},
-    {"connection", get_connection, nullptr, "mp_conn", nullptr},
-    {"server", get_server, nullptr, "mp_server", nullptr},
-    {"interpreter", get_interpreter, nullptr, "Interpreter name", nullptr},
-    {"phase", get_phase, nullptr, "Running phase", nullptr},
-    {"extension", get_extension, nullptr, "Matched handler extension", nullptr},
-    {"hlist", get_hlist, nullptr, "Handler list", nullptr},
-    {"_bytes_queued", get_bytes_queued, nullptr, nullptr, nullptr},
-    {"allowed", get_allowed, nullptr, "Allowed methods bitmask", nullptr},
-    {"useragent_addr", get_useragent_addr, nullptr, "(ip, port) of the client", nullptr},
-    {"_request_rec", get_request_rec, nullptr, nullptr, nullptr},
-    {"finfo", get_finfo, set_finfo, "mp_finfo of req.filename", nullptr},
-    {"parsed_uri", get_parsed_uri, nullptr, "9-tuple of URI parts", nullptr},
-    {"main", get_main, nullptr, "Main request of a sub-request", nullptr},
-    {"prev", get_prev, nullptr, "Previous request of an internal redirect", nullptr},
-    {"next", get_next, nullptr, "Next request of an internal redirect", nullptr},
-    {"allowed_xmethods", get_allowed_xmethods, nullptr, nullptr, nullptr},
-    {"allowed_methods", get_allowed_methods, nullptr, nullptr, nullptr},
-    {"content_languages", get_content_languages, nullptr, nullptr, nullptr},
-    {"__dict__", get_dict, nullptr, nullptr, nullptr},
+    {"headers_in", cpython::Guard<get_headers_in>::call, nullptr, "Request headers", nullptr},
+    {"headers_out", cpython::Guard<get_headers_out>::call, nullptr, "Response headers", nullptr},
+    {"err_headers_out", cpython::Guard<get_err_headers_out>::call, nullptr,
+     "Response headers kept on errors", nullptr},
+    {"subprocess_env", cpython::Guard<get_subprocess_env>::call, nullptr,
+     "Environment for subprocesses", nullptr},
+    {"notes", cpython::Guard<get_notes>::call, nullptr, "Notes shared between modules", nullptr},
+    {"content_type", cpython::Guard<get_content_type>::call, cpython::Guard<set_content_type>::call,
+     "Content-Type", nullptr},
+    {"_content_type_set", cpython::Guard<get_content_type_set>::call, nullptr, nullptr, nullptr},
+    {"connection", cpython::Guard<get_connection>::call, nullptr, "mp_conn", nullptr},
+    {"server", cpython::Guard<get_server>::call, nullptr, "mp_server", nullptr},
+    {"interpreter", cpython::Guard<get_interpreter>::call, nullptr, "Interpreter name", nullptr},
+    {"phase", cpython::Guard<get_phase>::call, nullptr, "Running phase", nullptr},
+    {"extension", cpython::Guard<get_extension>::call, nullptr, "Matched handler extension",
+     nullptr},
+    {"hlist", cpython::Guard<get_hlist>::call, nullptr, "Handler list", nullptr},
+    {"_bytes_queued", cpython::Guard<get_bytes_queued>::call, nullptr, nullptr, nullptr},
+    {"allowed", cpython::Guard<get_allowed>::call, nullptr, "Allowed methods bitmask", nullptr},
+    {"useragent_addr", cpython::Guard<get_useragent_addr>::call, nullptr,
+     "(ip, port) of the client", nullptr},
+    {"_request_rec", cpython::Guard<get_request_rec>::call, nullptr, nullptr, nullptr},
+    {"finfo", cpython::Guard<get_finfo>::call, cpython::Guard<set_finfo>::call,
+     "mp_finfo of req.filename", nullptr},
+    {"parsed_uri", cpython::Guard<get_parsed_uri>::call, nullptr, "9-tuple of URI parts", nullptr},
+    {"main", cpython::Guard<get_main>::call, nullptr, "Main request of a sub-request", nullptr},
+    {"prev", cpython::Guard<get_prev>::call, nullptr, "Previous request of an internal redirect",
+     nullptr},
+    {"next", cpython::Guard<get_next>::call, nullptr, "Next request of an internal redirect",
+     nullptr},
+    {"allowed_xmethods", cpython::Guard<get_allowed_xmethods>::call, nullptr, nullptr, nullptr},
+    {"allowed_methods", cpython::Guard<get_allowed_methods>::call, nullptr, nullptr, nullptr},
+    {"content_languages", cpython::Guard<get_content_languages>::call, nullptr, nullptr, nullptr},
+    {"__dict__", cpython::Guard<get_dict>::call, nullptr, nullptr, nullptr},
 };
 #undef MP_RW
 #undef MP_RO

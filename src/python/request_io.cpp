@@ -4,6 +4,7 @@
 
 #include "apache/log.h"
 #include "apache/module_config.h"
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/request_object.h"
 #include "python/server_object.h"
@@ -255,19 +256,25 @@ PyCFunction cfunc(F f) {
 
 std::span<PyMethodDef> request_io_methods() {
   static PyMethodDef methods[] = {
-      {"write", cfunc(m_write), METH_VARARGS | METH_KEYWORDS,
+      {"write", cfunc(cpython::Guard<m_write>::call), METH_VARARGS | METH_KEYWORDS,
        "write(data, flush=1): send body data (str is encoded UTF-8)."},
-      {"flush", m_flush, METH_NOARGS, "Flush buffered output to the client."},
-      {"read", cfunc(m_read), METH_FASTCALL, "read([len]) -> bytes of the request body."},
-      {"readline", cfunc(m_readline), METH_FASTCALL, "readline([len]) -> one line as bytes."},
-      {"readlines", cfunc(m_readlines), METH_FASTCALL, "readlines([sizehint]) -> list."},
-      {"set_content_length", m_set_content_length, METH_O, "Set Content-Length."},
-      {"log_error", cfunc(m_log_error), METH_VARARGS | METH_KEYWORDS,
+      {"flush", cpython::Guard<m_flush>::call, METH_NOARGS, "Flush buffered output to the client."},
+      {"read", cfunc(cpython::Guard<m_read>::call), METH_FASTCALL,
+       "read([len]) -> bytes of the request body."},
+      {"readline", cfunc(cpython::Guard<m_readline>::call), METH_FASTCALL,
+       "readline([len]) -> one line as bytes."},
+      {"readlines", cfunc(cpython::Guard<m_readlines>::call), METH_FASTCALL,
+       "readlines([sizehint]) -> list."},
+      {"set_content_length", cpython::Guard<m_set_content_length>::call, METH_O,
+       "Set Content-Length."},
+      {"log_error", cfunc(cpython::Guard<m_log_error>::call), METH_VARARGS | METH_KEYWORDS,
        "log_error(message, level=APLOG_ERR)."},
-      {"get_config", m_get_config, METH_NOARGS, "Merged mod_python directives (live)."},
-      {"get_options", m_get_options, METH_NOARGS, "PythonOption values."},
-      {"discard_request_body", m_discard_request_body, METH_NOARGS, nullptr},
-      {"send_http_header", m_send_http_header, METH_NOARGS, "No-op (legacy)."},
+      {"get_config", cpython::Guard<m_get_config>::call, METH_NOARGS,
+       "Merged mod_python directives (live)."},
+      {"get_options", cpython::Guard<m_get_options>::call, METH_NOARGS, "PythonOption values."},
+      {"discard_request_body", cpython::Guard<m_discard_request_body>::call, METH_NOARGS, nullptr},
+      {"send_http_header", cpython::Guard<m_send_http_header>::call, METH_NOARGS,
+       "No-op (legacy)."},
   };
   return methods;
 }

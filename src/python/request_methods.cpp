@@ -10,6 +10,7 @@
 #include <string>
 
 #include "apache/log.h"
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/interpreter_setup.h"
 #include "python/request_object.h"
@@ -338,34 +339,42 @@ PyObject* m_add_output_filter(PyObject* self, PyObject* args) {
 
 std::span<PyMethodDef> request_misc_methods() {
   static PyMethodDef methods[] = {
-      {"add_handler", m_add_handler, METH_VARARGS, "add_handler(phase, handler[, dir])"},
-      {"register_cleanup", m_register_cleanup, METH_VARARGS,
+      {"add_handler", cpython::Guard<m_add_handler>::call, METH_VARARGS,
+       "add_handler(phase, handler[, dir])"},
+      {"register_cleanup", cpython::Guard<m_register_cleanup>::call, METH_VARARGS,
        "register_cleanup(callable[, data]): run at the end of the request."},
-      {"internal_redirect", m_internal_redirect, METH_O, "Internal redirect to a URI."},
-      {"sendfile", m_sendfile, METH_VARARGS, "sendfile(path[, offset, len]) -> bytes sent"},
-      {"allow_methods", m_allow_methods, METH_VARARGS, "allow_methods(methods[, reset])"},
-      {"get_basic_auth_pw", m_get_basic_auth_pw, METH_NOARGS,
+      {"internal_redirect", cpython::Guard<m_internal_redirect>::call, METH_O,
+       "Internal redirect to a URI."},
+      {"sendfile", cpython::Guard<m_sendfile>::call, METH_VARARGS,
+       "sendfile(path[, offset, len]) -> bytes sent"},
+      {"allow_methods", cpython::Guard<m_allow_methods>::call, METH_VARARGS,
+       "allow_methods(methods[, reset])"},
+      {"get_basic_auth_pw", cpython::Guard<m_get_basic_auth_pw>::call, METH_NOARGS,
        "Password of Basic authentication (sets req.user)."},
-      {"auth_name", m_auth_name, METH_NOARGS, "AuthName"},
-      {"auth_type", m_auth_type, METH_NOARGS, "AuthType"},
-      {"add_common_vars", m_add_common_vars, METH_NOARGS, nullptr},
-      {"add_cgi_vars", m_add_cgi_vars, METH_NOARGS, nullptr},
-      {"set_etag", m_set_etag, METH_NOARGS, nullptr},
-      {"set_last_modified", m_set_last_modified, METH_NOARGS, nullptr},
-      {"meets_conditions", m_meets_conditions, METH_NOARGS, nullptr},
-      {"update_mtime", m_update_mtime, METH_O, nullptr},
-      {"is_https", m_is_https, METH_NOARGS, nullptr},
-      {"ssl_var_lookup", m_ssl_var_lookup, METH_O, nullptr},
-      {"get_remote_host", m_get_remote_host, METH_VARARGS, nullptr},
-      {"get_addhandler_exts", m_get_addhandler_exts, METH_NOARGS, nullptr},
-      {"document_root", m_document_root, METH_NOARGS, "DocumentRoot of the server."},
-      {"construct_url", m_construct_url, METH_O, "Absolute URL for a path on this server."},
-      {"register_input_filter", m_register_input_filter, METH_VARARGS,
+      {"auth_name", cpython::Guard<m_auth_name>::call, METH_NOARGS, "AuthName"},
+      {"auth_type", cpython::Guard<m_auth_type>::call, METH_NOARGS, "AuthType"},
+      {"add_common_vars", cpython::Guard<m_add_common_vars>::call, METH_NOARGS, nullptr},
+      {"add_cgi_vars", cpython::Guard<m_add_cgi_vars>::call, METH_NOARGS, nullptr},
+      {"set_etag", cpython::Guard<m_set_etag>::call, METH_NOARGS, nullptr},
+      {"set_last_modified", cpython::Guard<m_set_last_modified>::call, METH_NOARGS, nullptr},
+      {"meets_conditions", cpython::Guard<m_meets_conditions>::call, METH_NOARGS, nullptr},
+      {"update_mtime", cpython::Guard<m_update_mtime>::call, METH_O, nullptr},
+      {"is_https", cpython::Guard<m_is_https>::call, METH_NOARGS, nullptr},
+      {"ssl_var_lookup", cpython::Guard<m_ssl_var_lookup>::call, METH_O, nullptr},
+      {"get_remote_host", cpython::Guard<m_get_remote_host>::call, METH_VARARGS, nullptr},
+      {"get_addhandler_exts", cpython::Guard<m_get_addhandler_exts>::call, METH_NOARGS, nullptr},
+      {"document_root", cpython::Guard<m_document_root>::call, METH_NOARGS,
+       "DocumentRoot of the server."},
+      {"construct_url", cpython::Guard<m_construct_url>::call, METH_O,
+       "Absolute URL for a path on this server."},
+      {"register_input_filter", cpython::Guard<m_register_input_filter>::call, METH_VARARGS,
        "register_input_filter(name, handler[, dir])"},
-      {"register_output_filter", m_register_output_filter, METH_VARARGS,
+      {"register_output_filter", cpython::Guard<m_register_output_filter>::call, METH_VARARGS,
        "register_output_filter(name, handler[, dir])"},
-      {"add_input_filter", m_add_input_filter, METH_VARARGS, "add_input_filter(name)"},
-      {"add_output_filter", m_add_output_filter, METH_VARARGS, "add_output_filter(name)"},
+      {"add_input_filter", cpython::Guard<m_add_input_filter>::call, METH_VARARGS,
+       "add_input_filter(name)"},
+      {"add_output_filter", cpython::Guard<m_add_output_filter>::call, METH_VARARGS,
+       "add_output_filter(name)"},
   };
   return methods;
 }

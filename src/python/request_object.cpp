@@ -1,5 +1,6 @@
 // mp_request type: creation, death, GC support and the assembled method table.
 #include "python/request_object.h"
+#include "cpython/guard.h"
 
 #include <structmember.h>
 
@@ -96,10 +97,10 @@ PyMemberDef g_members[] = {
 };
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(request_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(request_traverse)},
-    {Py_tp_clear, reinterpret_cast<void*>(request_clear)},
-    {Py_tp_repr, reinterpret_cast<void*>(request_repr)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<request_dealloc>::call)},
+    {Py_tp_traverse, reinterpret_cast<void*>(cpython::Guard<request_traverse>::call)},
+    {Py_tp_clear, reinterpret_cast<void*>(cpython::Guard<request_clear>::call)},
+    {Py_tp_repr, reinterpret_cast<void*>(cpython::Guard<request_repr>::call)},
     {Py_tp_members, g_members},
     {Py_tp_methods, nullptr},  // filled in by request_type_spec()
     {Py_tp_getset, nullptr},

@@ -5,6 +5,7 @@
 
 #include "apache/log.h"
 #include "apache/module_config.h"
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/table_object.h"
 
@@ -134,38 +135,41 @@ PyObject* m_register_cleanup(PyObject* self, PyObject* args) {
 }
 
 PyGetSetDef g_getsets[] = {
-    {"defn_name", get_defn_name, nullptr, nullptr, nullptr},
-    {"defn_line_number", get_defn_line_number, nullptr, nullptr, nullptr},
-    {"server_admin", get_server_admin, nullptr, nullptr, nullptr},
-    {"server_hostname", get_server_hostname, nullptr, nullptr, nullptr},
-    {"names", get_names, nullptr, nullptr, nullptr},
-    {"wild_names", get_wild_names, nullptr, nullptr, nullptr},
-    {"port", get_port, nullptr, nullptr, nullptr},
-    {"error_fname", get_error_fname, nullptr, nullptr, nullptr},
-    {"loglevel", get_loglevel, nullptr, nullptr, nullptr},
-    {"is_virtual", get_is_virtual, nullptr, nullptr, nullptr},
-    {"timeout", get_timeout, nullptr, nullptr, nullptr},
-    {"keep_alive_timeout", get_keep_alive_timeout, nullptr, nullptr, nullptr},
-    {"keep_alive_max", get_keep_alive_max, nullptr, nullptr, nullptr},
-    {"keep_alive", get_keep_alive, nullptr, nullptr, nullptr},
-    {"path", get_path, nullptr, nullptr, nullptr},
-    {"pathlen", get_pathlen, nullptr, nullptr, nullptr},
-    {"limit_req_line", get_limit_req_line, nullptr, nullptr, nullptr},
-    {"limit_req_fieldsize", get_limit_req_fieldsize, nullptr, nullptr, nullptr},
-    {"limit_req_fields", get_limit_req_fields, nullptr, nullptr, nullptr},
-    {"next", get_next, nullptr, nullptr, nullptr},
-    {"my_generation", get_my_generation, nullptr, nullptr, nullptr},
-    {"restart_time", get_restart_time, nullptr, nullptr, nullptr},
-    {"_server_rec", get_server_rec, nullptr, nullptr, nullptr},
+    {"defn_name", cpython::Guard<get_defn_name>::call, nullptr, nullptr, nullptr},
+    {"defn_line_number", cpython::Guard<get_defn_line_number>::call, nullptr, nullptr, nullptr},
+    {"server_admin", cpython::Guard<get_server_admin>::call, nullptr, nullptr, nullptr},
+    {"server_hostname", cpython::Guard<get_server_hostname>::call, nullptr, nullptr, nullptr},
+    {"names", cpython::Guard<get_names>::call, nullptr, nullptr, nullptr},
+    {"wild_names", cpython::Guard<get_wild_names>::call, nullptr, nullptr, nullptr},
+    {"port", cpython::Guard<get_port>::call, nullptr, nullptr, nullptr},
+    {"error_fname", cpython::Guard<get_error_fname>::call, nullptr, nullptr, nullptr},
+    {"loglevel", cpython::Guard<get_loglevel>::call, nullptr, nullptr, nullptr},
+    {"is_virtual", cpython::Guard<get_is_virtual>::call, nullptr, nullptr, nullptr},
+    {"timeout", cpython::Guard<get_timeout>::call, nullptr, nullptr, nullptr},
+    {"keep_alive_timeout", cpython::Guard<get_keep_alive_timeout>::call, nullptr, nullptr, nullptr},
+    {"keep_alive_max", cpython::Guard<get_keep_alive_max>::call, nullptr, nullptr, nullptr},
+    {"keep_alive", cpython::Guard<get_keep_alive>::call, nullptr, nullptr, nullptr},
+    {"path", cpython::Guard<get_path>::call, nullptr, nullptr, nullptr},
+    {"pathlen", cpython::Guard<get_pathlen>::call, nullptr, nullptr, nullptr},
+    {"limit_req_line", cpython::Guard<get_limit_req_line>::call, nullptr, nullptr, nullptr},
+    {"limit_req_fieldsize", cpython::Guard<get_limit_req_fieldsize>::call, nullptr, nullptr,
+     nullptr},
+    {"limit_req_fields", cpython::Guard<get_limit_req_fields>::call, nullptr, nullptr, nullptr},
+    {"next", cpython::Guard<get_next>::call, nullptr, nullptr, nullptr},
+    {"my_generation", cpython::Guard<get_my_generation>::call, nullptr, nullptr, nullptr},
+    {"restart_time", cpython::Guard<get_restart_time>::call, nullptr, nullptr, nullptr},
+    {"_server_rec", cpython::Guard<get_server_rec>::call, nullptr, nullptr, nullptr},
     {nullptr, nullptr, nullptr, nullptr, nullptr},
 };
 
 PyMethodDef g_methods[] = {
-    {"get_config", m_get_config, METH_NOARGS, "Server-level mod_python directives."},
-    {"get_options", m_get_options, METH_NOARGS, "Server-level PythonOptions."},
+    {"get_config", cpython::Guard<m_get_config>::call, METH_NOARGS,
+     "Server-level mod_python directives."},
+    {"get_options", cpython::Guard<m_get_options>::call, METH_NOARGS,
+     "Server-level PythonOptions."},
     {"log_error", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_log_error)),
      METH_VARARGS | METH_KEYWORDS, "Write to this server's error log."},
-    {"register_cleanup", m_register_cleanup, METH_VARARGS,
+    {"register_cleanup", cpython::Guard<m_register_cleanup>::call, METH_VARARGS,
      "register_cleanup(req, callable[, data]): run at child exit."},
     {nullptr, nullptr, 0, nullptr},
 };
@@ -177,7 +181,7 @@ void server_dealloc(PyObject* self) {
 }
 
 PyType_Slot g_slots[] = {
-    {Py_tp_dealloc, reinterpret_cast<void*>(server_dealloc)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<server_dealloc>::call)},
     {Py_tp_getset, g_getsets},
     {Py_tp_methods, g_methods},
     {0, nullptr},

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "cpython/guard.h"
 #include "cpython/strings.h"
 
 namespace mp::python {
@@ -375,39 +376,39 @@ int table_traverse(PyObject* self, visitproc visit, void* arg) {
 }
 
 PyMethodDef g_methods[] = {
-    {"keys", m_keys, METH_NOARGS, "List of keys (duplicates included)."},
-    {"values", m_values, METH_NOARGS, "List of values."},
-    {"items", m_items, METH_NOARGS, "List of (key, value) pairs."},
-    {"iterkeys", m_iterkeys, METH_NOARGS, nullptr},
-    {"itervalues", m_itervalues, METH_NOARGS, nullptr},
-    {"iteritems", m_iteritems, METH_NOARGS, nullptr},
+    {"keys", cpython::Guard<m_keys>::call, METH_NOARGS, "List of keys (duplicates included)."},
+    {"values", cpython::Guard<m_values>::call, METH_NOARGS, "List of values."},
+    {"items", cpython::Guard<m_items>::call, METH_NOARGS, "List of (key, value) pairs."},
+    {"iterkeys", cpython::Guard<m_iterkeys>::call, METH_NOARGS, nullptr},
+    {"itervalues", cpython::Guard<m_itervalues>::call, METH_NOARGS, nullptr},
+    {"iteritems", cpython::Guard<m_iteritems>::call, METH_NOARGS, nullptr},
     {"get", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_get)), METH_FASTCALL,
      "First value of key, or default."},
     {"add", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_add)), METH_FASTCALL,
      "Append a value (keeps existing ones)."},
     {"setdefault", reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(m_setdefault)),
      METH_FASTCALL, nullptr},
-    {"has_key", m_has_key, METH_O, nullptr},
-    {"clear", m_clear, METH_NOARGS, nullptr},
-    {"popitem", m_popitem, METH_NOARGS, nullptr},
-    {"update", m_update, METH_O, nullptr},
-    {"copy", m_copy, METH_NOARGS, "A standalone copy."},
+    {"has_key", cpython::Guard<m_has_key>::call, METH_O, nullptr},
+    {"clear", cpython::Guard<m_clear>::call, METH_NOARGS, nullptr},
+    {"popitem", cpython::Guard<m_popitem>::call, METH_NOARGS, nullptr},
+    {"update", cpython::Guard<m_update>::call, METH_O, nullptr},
+    {"copy", cpython::Guard<m_copy>::call, METH_NOARGS, "A standalone copy."},
     {nullptr, nullptr, 0, nullptr},
 };
 
 PyType_Slot g_slots[] = {
-    {Py_tp_new, reinterpret_cast<void*>(table_new)},
-    {Py_tp_dealloc, reinterpret_cast<void*>(table_dealloc)},
-    {Py_tp_traverse, reinterpret_cast<void*>(table_traverse)},
-    {Py_tp_iter, reinterpret_cast<void*>(table_iter)},
-    {Py_tp_richcompare, reinterpret_cast<void*>(table_richcompare)},
-    {Py_tp_repr, reinterpret_cast<void*>(table_repr)},
+    {Py_tp_new, reinterpret_cast<void*>(cpython::Guard<table_new>::call)},
+    {Py_tp_dealloc, reinterpret_cast<void*>(cpython::Guard<table_dealloc>::call)},
+    {Py_tp_traverse, reinterpret_cast<void*>(cpython::Guard<table_traverse>::call)},
+    {Py_tp_iter, reinterpret_cast<void*>(cpython::Guard<table_iter>::call)},
+    {Py_tp_richcompare, reinterpret_cast<void*>(cpython::Guard<table_richcompare>::call)},
+    {Py_tp_repr, reinterpret_cast<void*>(cpython::Guard<table_repr>::call)},
     {Py_tp_hash, reinterpret_cast<void*>(PyObject_HashNotImplemented)},
     {Py_tp_methods, g_methods},
-    {Py_mp_length, reinterpret_cast<void*>(table_len)},
-    {Py_mp_subscript, reinterpret_cast<void*>(table_subscript)},
-    {Py_mp_ass_subscript, reinterpret_cast<void*>(table_ass_subscript)},
-    {Py_sq_contains, reinterpret_cast<void*>(table_contains)},
+    {Py_mp_length, reinterpret_cast<void*>(cpython::Guard<table_len>::call)},
+    {Py_mp_subscript, reinterpret_cast<void*>(cpython::Guard<table_subscript>::call)},
+    {Py_mp_ass_subscript, reinterpret_cast<void*>(cpython::Guard<table_ass_subscript>::call)},
+    {Py_sq_contains, reinterpret_cast<void*>(cpython::Guard<table_contains>::call)},
     {0, nullptr},
 };
 
