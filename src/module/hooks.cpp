@@ -16,6 +16,7 @@
 #include "handlers/filter_dispatch.h"
 #include "handlers/phase_dispatch.h"
 #include "handlers/request_state.h"
+#include "handlers/ssi_element.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
 #include "module/optional_functions.h"
@@ -163,6 +164,7 @@ int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) n
 int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
                 server_rec* s) noexcept {
   if (!apache::create_global_locks(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
+  handlers::register_ssi_element();
   ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);
   return OK;
 }
