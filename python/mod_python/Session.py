@@ -1,0 +1,915 @@
+"""mod_python.Session: server-side sessions (spec §13, §7, §21).
+
+* ``Session(req, ...)`` picks ``FileSession``, ``DbmSession`` or ``MemorySession`` from
+  ``PythonOption mod_python.session.session_type`` (legacy ``session``).
+* A session *is* a dict; ``save()`` is explicit.
+* Session ids are ``secrets.token_hex(16)`` (``^[0-9a-f]{32}$``).  A cookie sid that does
+  not match is replaced by a fresh session without touching storage; storage paths are only
+  derived from validated sids and are checked to stay inside the session directory.
+* Locking: the sid's global mutex (``_apache._global_lock``) is held from construction until
+  the end of the request.  Locks are recorded per request (on the top-level request object,
+  attribute ``_session_locks``, keyed by mutex index) and are re-entrant, so a second
+  ``Session(req)`` in one request — or two sids that map to the same mutex — never
+  deadlocks.  Everything still held is released by a request cleanup.
+* Default storage directory (§21): a private directory ``mod_python-sessions`` (mode 0700,
+  owned by the server's user) under Apache's runtime directory.  ``DefaultRuntimeDir`` is not
+  exposed to Python, so the candidates are, in order: ``$APACHE_RUN_DIR`` (Debian's
+  envvars), ``<ServerRoot>/run``, ``<ServerRoot>/logs`` (httpd's compiled-in default) and,
+  only if none of them is writable by the server's user, the system temporary directory.
+  An existing directory is used only if it is owned by us and not accessible to others.
+* Pickled records are only read from regular files owned by the server's user.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import random
+import re
+import secrets
+import stat
+import sys
+import tempfile
+import threading
+import time
+from typing import Any, Optional
+
+from mod_python import Cookie, apache
+
+__all__ = [
+    "BaseSession", "DbmSession", "FileSession", "MemorySession", "Session",
+    "DFT_TIMEOUT", "CLEANUP_CHANCE", "COOKIE_NAME", "true_or_false",
+]
+
+COOKIE_NAME = "pysid"
+DFT_TIMEOUT = 30 * 60  # seconds
+CLEANUP_CHANCE = 1000  # cleanup() is scheduled with probability 1/CLEANUP_CHANCE
+
+_SID_RE = re.compile(r"\A[0-9a-f]{32}\Z")
+_DEFAULT_DIR_NAME = "mod_python-sessions"
+
+_TRUE = ("yes", "true", "1", "on")
+_FALSE = ("no", "false", "0", "off")
+
+
+# --------------------------------------------------------------------------- helpers
+
+def true_or_false(item: Any) -> bool:
+    """Boolean PythonOption values: ``yes/true/1/on`` and ``no/false/0/off``."""
+    if isinstance(item, str):
+        text = item.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise ValueError(f"Invalid boolean option value: {item!r}")
+    return bool(item)
+
+
+def _valid_sid(sid: Any) -> bool:
+    return isinstance(sid, str) and _SID_RE.match(sid) is not None
+
+
+def _new_sid() -> str:
+    return secrets.token_hex(16)
+
+
+def _option(options: Any, *keys: str, default: Any = None) -> Any:
+    """The first non-empty value of ``keys`` (new key first, legacy keys after)."""
+    for key in keys:
+        try:
+            value = options.get(key)
+        except Exception:  # noqa: BLE001 - a broken table must not break sessions
+            value = None
+        if value is not None and value != "":
+            return value
+    return default
+
+
+def _log(req: Any, message: str, level: int = apache.APLOG_NOTICE) -> None:
+    try:
+        req.log_error(message, level)
+    except Exception:  # noqa: BLE001 - logging must never fail a request
+        pass
+
+
+def _apache_module() -> Any:
+    return sys.modules.get("_apache") or __import__("_apache")
+
+
+# --------------------------------------------------------------------------- locking
+
+_count_lock = threading.Lock()
+_lock_count: Optional[int] = None
+_COUNT_RE = re.compile(r"global mutex locks \((\d+)\)")
+
+
+def _global_lock_count(server: Any) -> Optional[int]:
+    """Number of global mutexes (the C side names it in its out-of-range error)."""
+    global _lock_count
+    with _count_lock:
+        if _lock_count is None:
+            try:
+                _apache_module()._global_trylock(server, None, 2 ** 31 - 1)
+            except ValueError as exc:
+                match = _COUNT_RE.search(str(exc))
+                if match:
+                    _lock_count = int(match.group(1))
+            except Exception:  # noqa: BLE001 - fall back to key-based locking
+                pass
+        return _lock_count
+
+
+def _lock_index(server: Any, sid: str) -> Any:
+    """The mutex index of ``sid`` (same FNV-1a as the C side), or the key itself."""
+    count = _global_lock_count(server)
+    if not count:
+        return sid
+    if count < 2:
+        return 0
+    value = 2166136261
+    for byte in sid.encode("utf-8", "surrogateescape"):
+        value = ((value ^ byte) * 16777619) & 0xFFFFFFFF
+    return 1 + value % (count - 1)
+
+
+def _lock_owner(req: Any) -> Any:
+    """The request that owns the locks: the top of the main/prev chain."""
+    owner = req
+    for _ in range(100):
+        parent = None
+        for attr in ("main", "prev"):
+            try:
+                parent = getattr(owner, attr, None)
+            except Exception:  # noqa: BLE001 - a finished wrapper
+                parent = None
+            if parent is not None:
+                break
+        if parent is None:
+            break
+        owner = parent
+    return owner
+
+
+def _lock_record(req: Any) -> tuple[Any, dict]:
+    owner = _lock_owner(req)
+    record = getattr(owner, "_session_locks", None)
+    if record is None:
+        record = {}
+        owner._session_locks = record
+        owner.register_cleanup(_release_all, owner)
+    return owner, record
+
+
+def _created_sids(req: Any) -> dict:
+    """``{cookie name: sid}`` of the sessions created during this request."""
+    owner = _lock_owner(req)
+    created = getattr(owner, "_session_created", None)
+    if created is None:
+        created = {}
+        owner._session_created = created
+    return created
+
+
+def _raw_lock(server: Any, index: Any) -> None:
+    module = _apache_module()
+    if isinstance(index, int):
+        module._global_lock(server, None, index)
+    else:
+        module._global_lock(server, index)
+
+
+def _raw_unlock(server: Any, index: Any) -> None:
+    module = _apache_module()
+    if isinstance(index, int):
+        module._global_unlock(server, None, index)
+    else:
+        module._global_unlock(server, index)
+
+
+def _acquire(req: Any, index: Any) -> None:
+    """Take mutex ``index`` for the request (re-entrant within the request)."""
+    owner, record = _lock_record(req)
+    held = record.get(index, 0)
+    if held:
+        record[index] = held + 1
+        return
+    _raw_lock(owner.server, index)
+    record[index] = 1
+
+
+def _release(req: Any, index: Any) -> None:
+    owner, record = _lock_record(req)
+    held = record.get(index, 0)
+    if held <= 0:
+        return
+    if held > 1:
+        record[index] = held - 1
+        return
+    del record[index]
+    _raw_unlock(owner.server, index)
+
+
+def _release_all(owner: Any) -> None:
+    """Request cleanup: release every mutex the request still holds."""
+    record = getattr(owner, "_session_locks", None) or {}
+    for index in list(record):
+        del record[index]
+        try:
+            _raw_unlock(owner.server, index)
+        except Exception as exc:  # noqa: BLE001
+            _log(owner, f"mod_python: failed to release session lock {index!r}: {exc}",
+                 apache.APLOG_ERR)
+
+
+# --------------------------------------------------------------------------- storage dir
+
+_dir_lock = threading.Lock()
+_default_dir: Optional[str] = None
+
+
+def _private_dir(parent: str) -> Optional[str]:
+    """``parent/mod_python-sessions`` if it is (or can be made) private to us."""
+    if not parent or not os.path.isdir(parent):
+        return None
+    path = os.path.join(parent, _DEFAULT_DIR_NAME)
+    try:
+        os.mkdir(path, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.geteuid() or st.st_mode & 0o077:
+        return None
+    return path
+
+
+def _default_directory() -> str:
+    global _default_dir
+    with _dir_lock:
+        if _default_dir is not None:
+            return _default_dir
+        candidates = [os.environ.get("APACHE_RUN_DIR")]
+        try:
+            root = apache.server_root()
+        except Exception:  # noqa: BLE001
+            root = None
+        if root:
+            candidates += [os.path.join(root, "run"), os.path.join(root, "logs")]
+        candidates.append(tempfile.gettempdir())
+        for parent in candidates:
+            path = _private_dir(parent) if parent else None
+            if path is not None:
+                _default_dir = path
+                return path
+        raise OSError("mod_python.Session: no private session directory could be created "
+                      "(set PythonOption mod_python.session.database_directory)")
+
+
+def _owned_regular(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid()
+
+
+def _valid_record(record: Any) -> bool:
+    try:
+        return (isinstance(record, dict) and isinstance(record["_data"], dict)
+                and isinstance(record["_created"], (int, float))
+                and isinstance(record["_accessed"], (int, float))
+                and isinstance(record["_timeout"], (int, float)))
+    except KeyError:
+        return False
+
+
+def _expired(record: dict, now: float, grace: float = 0) -> bool:
+    return now - record["_accessed"] > record["_timeout"] + grace
+
+
+# --------------------------------------------------------------------------- BaseSession
+
+class BaseSession(dict):
+    """A session: a dict plus id, timestamps, cookie handling and locking."""
+
+    def __init__(self, req: Any, sid: Any = None, secret: Any = None, lock: Any = 1,
+                 timeout: Any = 0) -> None:
+        dict.__init__(self)
+        self._req = req
+        self._secret = secret
+        self._lock = 1 if lock else 0
+        self._locked = 0
+        self._new = 1
+        self._created = 0.0
+        self._accessed = 0.0
+        self._timeout = 0
+        self._invalid = 0
+        self._sid: Optional[str] = None
+        self._options = req.get_options()
+        self._cookie_name = _option(self._options, "mod_python.session.cookie_name",
+                                    "session_cookie_name", default=COOKIE_NAME)
+
+        if sid:
+            if not _valid_sid(sid):
+                raise ValueError(f"Invalid Session ID: sid={sid!r}")
+            self._sid = sid
+        else:
+            self._sid = self._sid_from_cookie()
+
+        if self._sid:
+            if self._lock:
+                self.lock()
+            if self.load():
+                self._new = 0
+            elif self._lock:
+                self.unlock()
+
+        if self._new:
+            created = _created_sids(req)
+            earlier = None if sid else created.get(self._cookie_name)
+            if earlier is not None:
+                # A session created earlier in this request (its cookie is already set):
+                # share it instead of sending a second, competing cookie.
+                self._sid = earlier
+            else:
+                self._sid = _new_sid()
+                created[self._cookie_name] = self._sid
+                Cookie.add_cookie(req, self.make_cookie())
+            if self._lock:
+                self.lock()
+            self._created = time.time()
+            self._timeout = timeout or DFT_TIMEOUT
+            if earlier is not None and self.load():
+                self._new = 0
+
+        self._accessed = time.time()
+        if self._lock:
+            self.init_lock()
+        if random.randint(1, CLEANUP_CHANCE) == 1:
+            self.cleanup()
+
+    # -- cookie
+
+    def _sid_from_cookie(self) -> Optional[str]:
+        try:
+            if self._secret:
+                cookie = Cookie.get_cookie(self._req, self._cookie_name, Cookie.SignedCookie,
+                                           secret=self._secret,
+                                           mismatch=Cookie.Cookie.IGNORE)
+            else:
+                cookie = Cookie.get_cookie(self._req, self._cookie_name)
+        except Exception:  # noqa: BLE001 - client data never fails the request
+            return None
+        if cookie is None:
+            return None
+        value = cookie.value
+        return value if _valid_sid(value) else None
+
+    def _cookie_path(self) -> str:
+        path = _option(self._options, "mod_python.session.application_path", "ApplicationPath")
+        if path:
+            return path
+        path = "/"
+        try:
+            directory = self._req.hlist.directory
+            docroot = self._req.document_root()
+        except Exception:  # noqa: BLE001
+            directory = docroot = None
+        if directory and docroot:
+            docroot = docroot.rstrip("/")
+            if directory == docroot or directory.startswith(docroot + "/"):
+                path = directory[len(docroot):] or "/"
+                if not path.startswith("/"):
+                    path = "/" + path
+        uri = getattr(self._req, "uri", None) or "/"
+        if not uri.startswith(path):
+            path = "/"
+        return path
+
+    def make_cookie(self) -> Cookie.Cookie:
+        if self._secret:
+            cookie: Cookie.Cookie = Cookie.SignedCookie(self._cookie_name, self._sid,
+                                                        secret=self._secret)
+        else:
+            cookie = Cookie.Cookie(self._cookie_name, self._sid)
+        domain = _option(self._options, "mod_python.session.application_domain")
+        if domain:
+            cookie.domain = domain
+        cookie.path = self._cookie_path()
+        cookie.httponly = 1
+        try:
+            if self._req.is_https():
+                cookie.secure = 1
+        except Exception:  # noqa: BLE001
+            pass
+        return cookie
+
+    # -- accessors
+
+    def id(self) -> Optional[str]:  # noqa: A003 (mod_python API)
+        return self._sid
+
+    def is_new(self) -> bool:
+        return not not self._new
+
+    def created(self) -> float:
+        return self._created
+
+    def last_accessed(self) -> float:
+        return self._accessed
+
+    def timeout(self) -> int:
+        return self._timeout
+
+    def set_timeout(self, secs: int) -> None:
+        self._timeout = secs
+
+    # -- persistence
+
+    def load(self) -> bool:
+        """Load the record of this sid; False if it is missing, broken or expired."""
+        if not _valid_sid(self._sid):
+            return False
+        record = self.do_load()
+        if record is None or not _valid_record(record):
+            return False
+        if _expired(record, time.time()):
+            try:
+                self.do_delete()
+            except Exception:  # noqa: BLE001
+                pass
+            return False
+        self._created = record["_created"]
+        self._timeout = record["_timeout"]
+        dict.clear(self)
+        self.update(record["_data"])
+        return True
+
+    def save(self) -> None:
+        if self._invalid or not _valid_sid(self._sid):
+            return
+        record = {"_data": dict(self), "_created": self._created,
+                  "_accessed": self._accessed, "_timeout": self._timeout}
+        self.do_save(record)
+
+    def delete(self) -> None:
+        if _valid_sid(self._sid):
+            self.do_delete()
+        dict.clear(self)
+
+    def invalidate(self) -> None:
+        cookie = self.make_cookie()
+        cookie.expires = 0
+        cookie.max_age = 0
+        Cookie.add_cookie(self._req, cookie)
+        self.delete()
+        self._invalid = 1
+        created = _created_sids(self._req)
+        if created.get(self._cookie_name) == self._sid:
+            del created[self._cookie_name]
+
+    # -- locking
+
+    def init_lock(self) -> None:
+        """Make sure the request's locks are released at request cleanup."""
+        _lock_record(self._req)
+
+    def _index(self) -> Any:
+        return _lock_index(_lock_owner(self._req).server, self._sid)
+
+    def lock(self) -> None:
+        if self._lock and not self._locked and self._sid:
+            _acquire(self._req, self._index())
+            self._locked = 1
+
+    def unlock(self) -> None:
+        if self._locked:
+            self._locked = 0
+            _release(self._req, self._index())
+
+    # -- to be provided by subclasses
+
+    def do_load(self) -> Optional[dict]:
+        raise NotImplementedError
+
+    def do_save(self, record: dict) -> None:
+        raise NotImplementedError
+
+    def do_delete(self) -> None:
+        raise NotImplementedError
+
+    def do_cleanup(self) -> None:
+        raise NotImplementedError
+
+    def cleanup(self) -> None:
+        self.do_cleanup()
+
+
+# --------------------------------------------------------------------------- MemorySession
+
+class MemorySession(BaseSession):
+    """Records in a per-process (per-interpreter) dict."""
+
+    sdict: dict = {}
+    _sdict_lock = threading.Lock()
+
+    def __init__(self, req: Any, sid: Any = 0, secret: Any = None, timeout: Any = 0,
+                 lock: Any = 1) -> None:
+        BaseSession.__init__(self, req, sid=sid, secret=secret, timeout=timeout, lock=lock)
+
+    def do_load(self) -> Optional[dict]:
+        with self._sdict_lock:
+            record = MemorySession.sdict.get(self._sid)
+            if record is None:
+                return None
+            record = dict(record)
+            record["_data"] = dict(record["_data"])
+            return record
+
+    def do_save(self, record: dict) -> None:
+        with self._sdict_lock:
+            MemorySession.sdict[self._sid] = record
+
+    def do_delete(self) -> None:
+        with self._sdict_lock:
+            MemorySession.sdict.pop(self._sid, None)
+
+    def do_cleanup(self) -> None:
+        self._req.register_cleanup(_memory_cleanup, None)
+
+
+def _memory_cleanup(_data: Any = None) -> None:
+    now = time.time()
+    with MemorySession._sdict_lock:
+        for sid, record in list(MemorySession.sdict.items()):
+            if _expired(record, now):
+                del MemorySession.sdict[sid]
+
+
+# --------------------------------------------------------------------------- DbmSession
+
+class DbmSession(BaseSession):
+    """All records in one dbm file, guarded by global mutex 0."""
+
+    def __init__(self, req: Any, dbm: Any = None, sid: Any = 0, secret: Any = None,
+                 dbmtype: Any = None, timeout: Any = 0, lock: Any = 1) -> None:
+        options = req.get_options()
+        if not dbm:
+            dbm = _option(options, "mod_python.dbm_session.database_filename", "session_dbm")
+        if not dbm:
+            directory = _option(options, "mod_python.dbm_session.database_directory",
+                                "mod_python.session.database_directory",
+                                "session_directory") or _default_directory()
+            dbm = os.path.join(directory, "mp_sess.dbm")
+        self._dbmfile = dbm
+        if dbmtype is None:
+            import dbm as dbmtype
+        self._dbmtype = dbmtype
+        BaseSession.__init__(self, req, sid=sid, secret=secret, timeout=timeout, lock=lock)
+
+    def _files(self) -> list:
+        return [p for p in (self._dbmfile, self._dbmfile + ".db", self._dbmfile + ".dat",
+                            self._dbmfile + ".dir", self._dbmfile + ".pag")
+                if os.path.lexists(p)]
+
+    def _trusted(self) -> bool:
+        for path in self._files():
+            try:
+                if not _owned_regular(os.lstat(path)):
+                    _log(self._req, f"mod_python: session dbm file {path} is not a regular "
+                                    "file owned by the server's user; ignored", apache.APLOG_ERR)
+                    return False
+            except OSError:
+                return False
+        return True
+
+    def _open(self, write: bool) -> Any:
+        if not self._files():
+            if not write:
+                return None
+            return self._dbmtype.open(self._dbmfile, "c", 0o640)
+        if not self._trusted():
+            return None
+        return self._dbmtype.open(self._dbmfile, "w" if write else "r")
+
+    def _with_db(self, write: bool, action: Any) -> Any:
+        _acquire(self._req, 0)
+        try:
+            db = self._open(write)
+            if db is None:
+                return None
+            try:
+                return action(db)
+            finally:
+                db.close()
+        except Exception as exc:  # noqa: BLE001 - logged, not raised (as FileSession)
+            _log(self._req, f"mod_python: DbmSession error on {self._dbmfile}: {exc}",
+                 apache.APLOG_ERR)
+            return None
+        finally:
+            _release(self._req, 0)
+
+    def do_load(self) -> Optional[dict]:
+        key = self._sid.encode("ascii")
+
+        def load(db: Any) -> Optional[dict]:
+            try:
+                data = db[key]
+            except KeyError:
+                return None
+            return pickle.loads(data)
+
+        return self._with_db(False, load)
+
+    def do_save(self, record: dict) -> None:
+        key = self._sid.encode("ascii")
+        data = pickle.dumps(record, 2)
+
+        def save(db: Any) -> None:
+            db[key] = data
+
+        self._with_db(True, save)
+
+    def do_delete(self) -> None:
+        key = self._sid.encode("ascii")
+
+        def delete(db: Any) -> None:
+            try:
+                del db[key]
+            except KeyError:
+                pass
+
+        self._with_db(True, delete)
+
+    def do_cleanup(self) -> None:
+        self._req.register_cleanup(_dbm_cleanup, self)
+
+
+def _dbm_cleanup(session: DbmSession) -> None:
+    now = time.time()
+
+    def clean(db: Any) -> None:
+        expired = []
+        for key in list(db.keys()):
+            try:
+                record = pickle.loads(db[key])
+                if not _valid_record(record) or _expired(record, now):
+                    expired.append(key)
+            except Exception:  # noqa: BLE001 - a broken record is dropped
+                expired.append(key)
+        for key in expired:
+            del db[key]
+        _log(session._req, f"mod_python: DbmSession cleanup removed {len(expired)} "
+                           "expired sessions")
+
+    session._with_db(True, clean)
+
+
+# --------------------------------------------------------------------------- FileSession
+
+_STATUS_VERSION = "MPFS_3.2"
+_LOCKFILE_MAX_AGE = 3600
+
+
+class FileSession(BaseSession):
+    """One pickle per session: ``<dir>/mp_sess/<sid[0:2]>/<sid>``."""
+
+    def __init__(self, req: Any, sid: Any = 0, secret: Any = None, timeout: Any = 0,
+                 lock: Any = 1, fast_cleanup: Any = -1, verify_cleanup: Any = -1) -> None:
+        options = req.get_options()
+        if fast_cleanup == -1:
+            fast_cleanup = true_or_false(_option(
+                options, "mod_python.file_session.enable_fast_cleanup",
+                "session_fast_cleanup", default="1"))
+        if verify_cleanup == -1:
+            verify_cleanup = true_or_false(_option(
+                options, "mod_python.file_session.verify_session_timeout",
+                "session_verify_cleanup", default="1"))
+        self._fast_cleanup = bool(fast_cleanup)
+        self._verify_cleanup = bool(verify_cleanup)
+        self._grace_period = int(_option(
+            options, "mod_python.file_session.cleanup_grace_period", "session_grace_period",
+            default=240))
+        self._cleanup_time_limit = int(_option(
+            options, "mod_python.file_session.cleanup_time_limit",
+            "session_cleanup_time_limit", default=2))
+        directory = _option(options, "mod_python.file_session.database_directory",
+                            "mod_python.session.database_directory",
+                            "session_directory") or _default_directory()
+        self._sessdir = os.path.join(os.path.realpath(directory), "mp_sess")
+        BaseSession.__init__(self, req, sid=sid, secret=secret, timeout=timeout, lock=lock)
+
+    # -- paths and short locks
+
+    def _path(self) -> str:
+        sid = self._sid
+        if not _valid_sid(sid):
+            raise ValueError(f"Invalid Session ID: sid={sid!r}")
+        path = os.path.join(self._sessdir, sid[:2], sid)
+        real = os.path.realpath(path)
+        if not real.startswith(self._sessdir + os.sep):
+            raise ValueError(f"Session path {path!r} leaves the session directory")
+        return path
+
+    def _short_lock(self) -> Any:
+        if self._lock:
+            return None
+        index = self._index()
+        _acquire(self._req, index)
+        return index
+
+    def _short_unlock(self, index: Any) -> None:
+        if index is not None:
+            _release(self._req, index)
+
+    def _make_dirs(self) -> None:
+        if not os.path.isdir(self._sessdir):
+            os.makedirs(self._sessdir, 0o750, exist_ok=True)
+        for i in range(256):
+            sub = os.path.join(self._sessdir, f"{i:02x}")
+            if not os.path.isdir(sub):
+                try:
+                    os.mkdir(sub, 0o750)
+                except FileExistsError:
+                    pass
+
+    # -- storage
+
+    def do_load(self) -> Optional[dict]:
+        index = self._short_lock()
+        try:
+            path = self._path()
+            try:
+                fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+            except FileNotFoundError:
+                return None
+            with os.fdopen(fd, "rb") as handle:
+                if not _owned_regular(os.fstat(fd)):
+                    _log(self._req, f"mod_python: session file {path} is not a regular file "
+                                    "owned by the server's user; ignored", apache.APLOG_ERR)
+                    return None
+                record = pickle.load(handle)
+                if _valid_record(record) and not _expired(record, time.time()):
+                    try:
+                        os.utime(fd)
+                    except OSError:
+                        pass
+                return record
+        except Exception as exc:  # noqa: BLE001 - logged, not raised
+            _log(self._req, f"mod_python: FileSession load error: {exc}", apache.APLOG_ERR)
+            return None
+        finally:
+            self._short_unlock(index)
+
+    def do_save(self, record: dict) -> None:
+        index = self._short_lock()
+        try:
+            path = self._path()
+            self._make_dirs()
+            directory = os.path.dirname(path)
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=directory)
+            try:
+                with os.fdopen(fd, "wb") as handle:
+                    pickle.dump(record, handle, 2)
+                os.replace(tmp, path)
+            except BaseException:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+                raise
+        except Exception as exc:  # noqa: BLE001 - logged, not raised
+            _log(self._req, f"mod_python: FileSession save error: {exc}", apache.APLOG_ERR)
+        finally:
+            self._short_unlock(index)
+
+    def do_delete(self) -> None:
+        index = self._short_lock()
+        try:
+            os.unlink(self._path())
+        except FileNotFoundError:
+            pass
+        except Exception as exc:  # noqa: BLE001 - logged, not raised
+            _log(self._req, f"mod_python: FileSession delete error: {exc}", apache.APLOG_ERR)
+        finally:
+            self._short_unlock(index)
+
+    def do_cleanup(self) -> None:
+        data = {"sessdir": self._sessdir, "fast_cleanup": self._fast_cleanup,
+                "verify_cleanup": self._verify_cleanup, "timeout": self._timeout,
+                "grace_period": self._grace_period,
+                "cleanup_time_limit": self._cleanup_time_limit, "req": self._req}
+        self._req.register_cleanup(_file_cleanup, data)
+
+
+def _file_cleanup(data: dict) -> None:
+    """Remove expired session files; one runner at a time, resumable (§13.4)."""
+    req = data["req"]
+    sessdir = data["sessdir"]
+    if not os.path.isdir(sessdir):
+        return
+    lockfile = os.path.join(sessdir, ".mp_sess.lck")
+    try:
+        fd = os.open(lockfile, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o660)
+    except FileExistsError:
+        try:
+            if time.time() - os.stat(lockfile).st_mtime > _LOCKFILE_MAX_AGE:
+                os.unlink(lockfile)
+                _log(req, "mod_python: FileSession cleanup removed a stale lock file")
+        except OSError:
+            pass
+        return
+    except OSError:
+        return
+    os.close(fd)
+    try:
+        _file_cleanup_run(data, req, sessdir)
+    finally:
+        try:
+            os.unlink(lockfile)
+        except OSError:
+            pass
+
+
+def _file_cleanup_run(data: dict, req: Any, sessdir: str) -> None:
+    start = time.time()
+    status_file = os.path.join(sessdir, "fs_status.txt")
+    next_index = 0
+    try:
+        with open(status_file) as handle:
+            fields = handle.read().split()
+        if fields and fields[0] == _STATUS_VERSION:
+            next_index = int(fields[1]) % 256
+    except (OSError, ValueError, IndexError):
+        next_index = 0
+    grace = data["grace_period"]
+    limit = data["cleanup_time_limit"]
+    expired = total = 0
+    index = next_index
+    done = 0
+    while done < 256:
+        sub = os.path.join(sessdir, f"{index:02x}")
+        try:
+            names = os.listdir(sub)
+        except OSError:
+            names = []
+        now = time.time()
+        for name in names:
+            if not _valid_sid(name):
+                continue
+            total += 1
+            path = os.path.join(sub, name)
+            try:
+                st = os.lstat(path)
+                if not _owned_regular(st):
+                    continue
+                if data["fast_cleanup"] and now - st.st_mtime <= data["timeout"] + grace:
+                    continue
+                if data["verify_cleanup"]:
+                    with open(path, "rb") as handle:
+                        record = pickle.load(handle)
+                    if _valid_record(record) and not _expired(record, now, grace):
+                        continue
+                os.unlink(path)
+                expired += 1
+            except Exception:  # noqa: BLE001 - skip broken entries
+                continue
+        index = (index + 1) % 256
+        done += 1
+        if limit and time.time() - start > limit:
+            break
+    seconds = time.time() - start
+    try:
+        with open(status_file, "w") as handle:
+            handle.write(f"{_STATUS_VERSION} {index} {expired} {total} {seconds:.3f}\n")
+    except OSError:
+        pass
+    _log(req, f"mod_python: FileSession cleanup: {expired} of {total} sessions expired, "
+              f"{done} directories in {seconds:.3f}s, next index {index}")
+
+
+# --------------------------------------------------------------------------- factory
+
+_TYPES = {"FileSession": FileSession, "DbmSession": DbmSession,
+          "MemorySession": MemorySession}
+
+
+def Session(req: Any, sid: Any = 0, secret: Any = None, timeout: Any = 0,  # noqa: N802
+            lock: Any = 1) -> BaseSession:
+    """A session of the configured (or the MPM's default) type."""
+    options = req.get_options()
+    sess_type = _option(options, "mod_python.session.session_type", "session")
+    if sess_type:
+        cls = _TYPES.get(sess_type)
+        if cls is None:
+            raise Exception(f"Unknown session type {sess_type}")
+    else:
+        threaded = apache.mpm_query(apache.AP_MPMQ_IS_THREADED)
+        forked = apache.mpm_query(apache.AP_MPMQ_IS_FORKED)
+        daemons = apache.mpm_query(apache.AP_MPMQ_MAX_DAEMONS)
+        if threaded and ((not forked) or daemons == 1):
+            cls = MemorySession
+        else:
+            cls = DbmSession
+    return cls(req, sid=sid, secret=secret, timeout=timeout, lock=lock)
