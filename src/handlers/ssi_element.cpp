@@ -78,6 +78,36 @@ void log_ssi_error(const cpython::Gil& gil, request_rec* r, const char* tag) {
   }
 }
 
+// Runs eval/exec in the request's interpreter; false (exception logged) on failure.
+bool run_element(request_rec* r, ap_filter_t* f, apr_bucket_brigade* bb, bool eval,
+                 const char* value) {
+  std::string error;
+  std::string name = interpreter_name(r, apache::dir_config(r), nullptr);
+  cpython::Interpreter* interp = cpython::InterpreterRegistry::instance().get(name, &error);
+  if (interp == nullptr) {
+    apache::log_request(APLOG_ERR, 0, r, "MP0001", error);
+    return false;
+  }
+  cpython::AttachScope attach(*interp);
+  const cpython::Gil& gil = attach.gil();
+  PyObject* req = request_object(gil, r, *interp);
+  bool disabled = false;
+  Ref filter = req != nullptr ? python::make_filter(gil, python::data_of(*interp)->state, f, false,
+                                                    &disabled, req, "#python", nullptr)
+                              : Ref();
+  bool ok = false;
+  if (filter) {
+    auto* fo = reinterpret_cast<python::FilterObject*>(filter.get());
+    fo->in = apr_brigade_create(r->pool, f->c->bucket_alloc);
+    fo->out = bb;  // what the code writes goes into the page at this point
+    python::CurrentRequestScope current(r);
+    ok = run_code(gil, r, req, filter.get(), eval, value);
+    fo->dead = true;
+  }
+  if (!ok) log_ssi_error(gil, r, eval ? "eval" : "exec");
+  return ok;
+}
+
 apr_status_t python_element(include_ctx_t* ctx, ap_filter_t* f, apr_bucket_brigade* bb) {
   request_rec* r = f->r;
   if ((ctx->flags & SSI_FLAG_PRINTING) == 0) return APR_SUCCESS;
@@ -100,35 +130,7 @@ apr_status_t python_element(include_ctx_t* ctx, ap_filter_t* f, apr_bucket_briga
     SSI_CREATE_ERROR_BUCKET(ctx, f, bb);
     return APR_SUCCESS;
   }
-  std::string error;
-  std::string name = interpreter_name(r, apache::dir_config(r), nullptr);
-  cpython::Interpreter* interp = cpython::InterpreterRegistry::instance().get(name, &error);
-  if (interp == nullptr) {
-    apache::log_request(APLOG_ERR, 0, r, "MP0001", error);
-    SSI_CREATE_ERROR_BUCKET(ctx, f, bb);
-    return APR_SUCCESS;
-  }
-  cpython::AttachScope attach(*interp);
-  const cpython::Gil& gil = attach.gil();
-  PyObject* req = request_object(gil, r, *interp);
-  bool disabled = false;
-  Ref filter = req != nullptr ? python::make_filter(gil, python::data_of(*interp)->state, f, false,
-                                                    &disabled, req, "#python", nullptr)
-                              : Ref();
-  bool ok = false;
-  if (filter) {
-    auto* fo = reinterpret_cast<python::FilterObject*>(filter.get());
-    apr_bucket_brigade* empty = apr_brigade_create(r->pool, f->c->bucket_alloc);
-    fo->in = empty;
-    fo->out = bb;  // what the code writes goes into the page at this point
-    python::CurrentRequestScope current(r);
-    ok = run_code(gil, r, req, filter.get(), eval, value);
-    fo->dead = true;
-  }
-  if (!ok) {
-    log_ssi_error(gil, r, eval ? "eval" : "exec");
-    SSI_CREATE_ERROR_BUCKET(ctx, f, bb);
-  }
+  if (!run_element(r, f, bb, eval, value)) SSI_CREATE_ERROR_BUCKET(ctx, f, bb);
   return APR_SUCCESS;
 }
 
