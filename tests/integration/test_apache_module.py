@@ -1,9 +1,6 @@
 """Functions of mod_python.apache (spec §9.1) and its module attributes."""
 
 import os
-import time
-
-import pytest
 
 from mphelpers import JSON_PAGE, in_directory
 

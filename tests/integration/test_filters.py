@@ -316,7 +316,8 @@ def test_input_filter_with_chunked_body(apache):
 
 
 def test_filter_attributes(apache):
-    srv = serve(apache, "PythonHandler pages::lower_text", "PythonOutputFilter filt::attributes ATTRS",
+    srv = serve(apache, "PythonHandler pages::lower_text",
+                "PythonOutputFilter filt::attributes ATTRS",
                 "SetOutputFilter ATTRS")
     r = srv.get("/x")
     head, _, body = r.text.partition("|")

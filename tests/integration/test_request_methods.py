@@ -4,8 +4,7 @@
 import base64
 import email.utils
 import os
-import re
-import time
+import socket
 
 import pytest
 
@@ -329,6 +328,23 @@ METHODS = '''
         }
         s.log_error("server-object-log-marker", apache.APLOG_WARNING)
         return send_json(req, result)
+
+
+    def read_catching(req):
+        try:
+            body = req.read()
+        except OSError as exc:
+            req.log_error("read-failed-marker %s: %s" % (type(exc).__name__, exc),
+                          apache.APLOG_WARNING)
+            return apache.OK
+        req.write("read %d bytes" % len(body))
+        return apache.OK
+
+
+    def read_raising(req):
+        body = req.read()
+        req.write("read %d bytes" % len(body))
+        return apache.OK
 
 
     def table_api(req):
@@ -734,3 +750,29 @@ def test_table_dict_api_on_a_request_table(apache):
     }
     pair, remaining = info["popitem"]
     assert pair in (["k1", "v1"], ["k2", "v2"]) and remaining == 1
+
+
+def send_truncated_body(port: int) -> None:
+    """Announce 1 MB, send 10 bytes, hang up."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                     b"Content-Length: 1000000\r\n\r\n0123456789")
+
+
+def test_client_disconnect_mid_body_raises_ioerror(apache):
+    srv = serve(apache, "read_catching")
+    send_truncated_body(srv.port)
+    line = srv.wait_for_log("read-failed-marker")
+    assert "read-failed-marker OSError: Client read error (Timeout?)" in line
+    r = srv.post("/x", data=b"abc")
+    assert (r.status_code, r.text) == (200, "read 3 bytes")
+
+
+@pytest.mark.allow_log("MP0100")
+def test_client_disconnect_mid_body_uncaught_is_logged_and_server_survives(apache):
+    srv = serve(apache, "read_raising")
+    for _ in range(3):
+        send_truncated_body(srv.port)
+    srv.wait_for_log("Client read error")
+    r = srv.post("/x", data=b"abcd")
+    assert (r.status_code, r.text) == (200, "read 4 bytes")
