@@ -140,6 +140,16 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
 
         source = requests.get(base + "/handlers/hello.py", timeout=REQUEST_TIMEOUT)
         assert source.status_code == 403
+
+        with requests.Session() as sess:
+            visits = [sess.get(base + "/counter", timeout=REQUEST_TIMEOUT) for _ in range(2)]
+        assert [v.status_code for v in visits] == [200, 200]
+        assert "1 time(s)" in visits[0].text and "2 time(s)" in visits[1].text
+
+        greet = requests.get(base + "/publisher/greet/hello?name=Ada", timeout=REQUEST_TIMEOUT)
+        assert greet.status_code == 200 and "Hello, Ada!" in greet.text
+        private = requests.get(base + "/publisher/greet/_VISITS", timeout=REQUEST_TIMEOUT)
+        assert private.status_code == 403
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
