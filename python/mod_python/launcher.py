@@ -251,7 +251,7 @@ def render_config(
     if deny_source:
         lines += [
             "# Never serve Python source or byte code as static files.",
-            '<FilesMatch "\\.(py|pyc|pyo|pspc)$">',
+            '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">',
             "    Require all denied",
             "</FilesMatch>",
             '<DirectoryMatch "/__pycache__(/|$)">',
