@@ -1,7 +1,11 @@
 """mod_python.Session: server-side sessions (spec §13, §7, §21).
 
-* ``Session(req, ...)`` picks ``FileSession``, ``DbmSession`` or ``MemorySession`` from
-  ``PythonOption mod_python.session.session_type`` (legacy ``session``).
+* ``Session(req, ...)`` picks ``FileSession``, ``DbmSession``, ``MemorySession`` or
+  ``SocacheSession`` from ``PythonOption mod_python.session.session_type`` (legacy
+  ``session``); without it the MPM decides between MemorySession and DbmSession (§13.1).
+* ``SocacheSession`` keeps records in the socache configured with ``PythonSessionCache``
+  (shmcb on one host; memcache/redis shared by several hosts).  Records are signed with
+  HMAC-SHA256 and never unpickled unless the signature verifies (see the class).
 * A session *is* a dict; ``save()`` is explicit.
 * Session ids are ``secrets.token_hex(16)`` (``^[0-9a-f]{32}$``).  A cookie sid that does
   not match is replaced by a fresh session without touching storage; storage paths are only
@@ -22,6 +26,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import math
 import os
 import pickle
 import random
@@ -37,7 +44,7 @@ from typing import Any, Optional
 from mod_python import Cookie, apache
 
 __all__ = [
-    "BaseSession", "DbmSession", "FileSession", "MemorySession", "Session",
+    "BaseSession", "DbmSession", "FileSession", "MemorySession", "Session", "SocacheSession",
     "DFT_TIMEOUT", "CLEANUP_CHANCE", "COOKIE_NAME", "true_or_false",
 ]
 
@@ -889,10 +896,146 @@ def _file_cleanup_run(data: dict, req: Any, sessdir: str) -> None:
               f"{done} directories in {seconds:.3f}s, next index {index}")
 
 
+# --------------------------------------------------------------------------- SocacheSession
+
+_SC_MAGIC = b"MPS1"
+_SC_CONTEXT = b"mod_python.SocacheSession record key v1"
+_SC_HEADER = len(_SC_MAGIC) + 4 + 32  # magic, key id, HMAC-SHA256
+_SC_PROTOCOL = 4
+
+
+def _record_key(secret: Any) -> bytes:
+    """The record-signing key derived from a configured secret (str or bytes)."""
+    if isinstance(secret, str):
+        secret = secret.encode("utf-8", "surrogateescape")
+    return hmac.new(bytes(secret), _SC_CONTEXT, hashlib.sha256).digest()
+
+
+class SocacheSession(BaseSession):
+    """Records in the server's session cache (``PythonSessionCache provider[:args]``).
+
+    * Records are pickled and stored under the 16 bytes of the sid with the session timeout
+      as the cache's expiry, as ``MPS1 | key id | HMAC-SHA256 | pickle``.  The MAC covers the
+      key id, the sid and the pickle; a record whose MAC does not verify (tampered, written
+      by someone else, signed with another key, bound to another sid) is never unpickled: it
+      is logged (MP0183) and the request gets a new session.
+    * The signing key is derived from ``PythonOption mod_python.socache_session.secret``,
+      else from the ``secret`` argument (the signed-cookie secret).  Without either, a
+      host-local cache (``shmcb``, ``dbm``) uses a random key made by the Apache parent at
+      start-up (records do not outlive a restart), and a cache other hosts can reach
+      (``memcache``, ``redis``, any other provider) is refused: every host sharing it must
+      sign with the same secret.
+    * Locking serialises the requests of one session on this host (the sid's global mutex,
+      §7); requests of one session served at the same time by two hosts are not serialised,
+      so the last ``save()`` wins.
+    * The cache expires records itself, so ``cleanup()`` has nothing to do.
+    """
+
+    def __init__(self, req: Any, sid: Any = 0, secret: Any = None, timeout: Any = 0,
+                 lock: Any = 1) -> None:
+        module = _apache_module()
+        info = module._socache_info(req.server)
+        if info is None:
+            raise RuntimeError("SocacheSession needs a session cache: add 'PythonSessionCache "
+                               "provider[:arguments]' to the server or virtual host")
+        self._cache_server = req.server
+        self._cache_name = info["provider"]
+        record_secret = _option(req.get_options(), "mod_python.socache_session.secret")
+        if record_secret:
+            key = _record_key(record_secret)
+        elif secret:
+            key = _record_key(secret)
+        elif not info["shared"] and info["local_key"]:
+            key = bytes(info["local_key"])
+        else:
+            raise RuntimeError(
+                f"SocacheSession: the session cache '{info['provider']}' may be shared with "
+                "other hosts, so its records must be signed with a secret every host knows: "
+                "set PythonOption mod_python.socache_session.secret (or pass secret=...)")
+        self._record_key = key
+        self._key_id = hashlib.sha256(key).digest()[:4]
+        BaseSession.__init__(self, req, sid=sid, secret=secret, timeout=timeout, lock=lock)
+
+    # -- record format
+
+    def _cache_id(self) -> bytes:
+        return bytes.fromhex(self._sid)
+
+    def _mac(self, payload: bytes) -> bytes:
+        message = _SC_MAGIC + self._key_id + self._cache_id() + payload
+        return hmac.new(self._record_key, message, hashlib.sha256).digest()
+
+    def _seal(self, payload: bytes) -> bytes:
+        return _SC_MAGIC + self._key_id + self._mac(payload) + payload
+
+    def _open(self, blob: bytes) -> Optional[bytes]:
+        """The pickle inside ``blob`` if it is a record we signed for this sid, else None."""
+        short = self._sid[:8]
+        if len(blob) < _SC_HEADER or not blob.startswith(_SC_MAGIC):
+            _log(self._req, f"MP0183: SocacheSession: the record of session {short}... in "
+                            f"the {self._cache_name} cache is not ours; ignored",
+                 apache.APLOG_WARNING)
+            return None
+        key_id = blob[4:8]
+        mac = blob[8:_SC_HEADER]
+        payload = blob[_SC_HEADER:]
+        if key_id != self._key_id:
+            _log(self._req, f"mod_python: SocacheSession: the record of session {short}... "
+                            "was signed with another key (secret changed or server "
+                            "restarted); starting a new session", apache.APLOG_INFO)
+            return None
+        if not hmac.compare_digest(mac, self._mac(payload)):
+            _log(self._req, f"MP0183: SocacheSession: the record of session {short}... in "
+                            f"the {self._cache_name} cache fails its signature check; "
+                            "ignored", apache.APLOG_WARNING)
+            return None
+        return payload
+
+    # -- storage
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        _log(self._req, f"MP0182: SocacheSession: cannot {what} session {self._sid[:8]}... "
+                        f"in the {self._cache_name} cache: {exc}", apache.APLOG_ERR)
+
+    def do_load(self) -> Optional[dict]:
+        try:
+            blob = _apache_module()._socache_retrieve(self._cache_server, self._cache_id())
+        except Exception as exc:  # noqa: BLE001 - logged; the request gets a new session
+            self._failed("load", exc)
+            return None
+        if blob is None:
+            return None
+        payload = self._open(blob)
+        if payload is None:
+            return None
+        try:
+            return pickle.loads(payload)
+        except Exception as exc:  # noqa: BLE001 - our own record, but unreadable
+            self._failed("unpickle", exc)
+            return None
+
+    def do_save(self, record: dict) -> None:
+        ttl = max(1, math.ceil(record["_accessed"] + record["_timeout"] - time.time()))
+        try:
+            blob = self._seal(pickle.dumps(record, _SC_PROTOCOL))
+            _apache_module()._socache_store(self._cache_server, self._cache_id(), blob, ttl)
+        except Exception as exc:  # noqa: BLE001 - logged, not raised (as FileSession)
+            self._failed("save", exc)
+
+    def do_delete(self) -> None:
+        try:
+            _apache_module()._socache_remove(self._cache_server, self._cache_id())
+        except Exception as exc:  # noqa: BLE001 - logged, not raised
+            self._failed("delete", exc)
+
+    def do_cleanup(self) -> None:
+        """Nothing to do: every provider drops expired records by itself."""
+
+
 # --------------------------------------------------------------------------- factory
 
 _TYPES = {"FileSession": FileSession, "DbmSession": DbmSession,
-          "MemorySession": MemorySession}
+          "MemorySession": MemorySession, "SocacheSession": SocacheSession}
 
 
 def Session(req: Any, sid: Any = 0, secret: Any = None, timeout: Any = 0,  # noqa: N802

@@ -12,7 +12,7 @@ from mod_python import Session
 from mod_python.Session import (BaseSession, DbmSession, FileSession, MemorySession,
                                 true_or_false)
 
-from .fakes import FakeRequest
+from .fakes import LOGGED, FakeRequest
 
 SECRET = "session-secret"
 LOCK_COUNT = 8
@@ -404,11 +404,13 @@ def test_cookie_options(locks, opts):
     sess = MemorySession(req)
     header = req.set_cookies()[0]
     assert header.startswith(f"legacy={sess.id()}; path=/x; domain=example.org")
+    # End the first request before the second: its new sid may map to the same mutex, and
+    # both "requests" run on this one thread.
+    req.run_cleanups()
     options["mod_python.session.cookie_name"] = "newname"
     req2 = new_request(options, cookie=f"legacy={sess.id()}")
     assert MemorySession(req2).id() != sess.id()
     assert cookie_sid(req2, "newname")
-    req.run_cleanups()
     req2.run_cleanups()
 
 
@@ -596,4 +598,153 @@ def test_basesession_is_a_dict(locks, opts):
     sess["k"] = "v"
     assert sess.get("k") == "v" and len(sess) == 1
     assert sess.last_accessed() >= sess.created()
+    req.run_cleanups()
+
+
+# --------------------------------------------------------------------------- SocacheSession
+
+class FakeSocache:
+    """``_apache._socache_*`` over a dict: {id: (data, expires_at)}."""
+
+    def __init__(self, provider="shmcb", shared=False):
+        self.info = {"provider": provider, "args": "", "shared": shared, "ready": True,
+                     "local_key": None if shared else os.urandom(32), "max_record": 1 << 20}
+        self.entries = {}
+        self.ttls = []
+        self.fail = None
+
+    def _info(self, server):
+        return self.info
+
+    def store(self, server, key, data, ttl):
+        if self.fail:
+            raise OSError(self.fail)
+        assert isinstance(key, bytes) and len(key) == 16 and ttl >= 1
+        self.ttls.append(ttl)
+        self.entries[key] = (bytes(data), time.time() + ttl)
+
+    def retrieve(self, server, key):
+        if self.fail:
+            raise OSError(self.fail)
+        data, expires = self.entries.get(key, (None, 0))
+        return data if data is not None and expires > time.time() else None
+
+    def remove(self, server, key):
+        return self.entries.pop(key, None) is not None
+
+
+@pytest.fixture
+def socache(monkeypatch, locks):
+    fake = FakeSocache()
+    module = sys.modules["_apache"]
+    monkeypatch.setattr(module, "_socache_info", fake._info, raising=False)
+    monkeypatch.setattr(module, "_socache_store", fake.store, raising=False)
+    monkeypatch.setattr(module, "_socache_retrieve", fake.retrieve, raising=False)
+    monkeypatch.setattr(module, "_socache_remove", fake.remove, raising=False)
+    return fake
+
+
+SECRET_OPT = {"mod_python.socache_session.secret": "record-secret"}
+
+
+def socache_round(opts, cookie=None, **kwargs):
+    req = new_request(opts, cookie=cookie)
+    sess = Session.SocacheSession(req, **kwargs)
+    sess["n"] = sess.get("n", 0) + 1
+    sess.save()
+    req.run_cleanups()
+    return sess, req
+
+
+def test_socache_round_trip_local_key(socache):
+    first, req = socache_round({})
+    assert first.is_new() and Session._valid_sid(first.id())
+    assert cookie_sid(req) == first.id()
+    key = bytes.fromhex(first.id())
+    assert socache.entries[key][0].startswith(b"MPS1")
+    assert socache.ttls == [Session.DFT_TIMEOUT]
+    second, _ = socache_round({}, cookie=f"pysid={first.id()}")
+    assert not second.is_new() and second["n"] == 2
+
+
+def test_socache_timeout_is_the_expiry(socache):
+    sess, _ = socache_round({}, timeout=120)
+    assert socache.ttls == [120] and sess.timeout() == 120
+
+
+def test_socache_shared_store_needs_a_secret(socache):
+    socache.info.update(provider="redis", shared=True, local_key=None)
+    with pytest.raises(RuntimeError, match="mod_python.socache_session.secret"):
+        Session.SocacheSession(new_request({}))
+    first, _ = socache_round(SECRET_OPT)
+    second, _ = socache_round(SECRET_OPT, cookie=f"pysid={first.id()}")
+    assert second["n"] == 2
+    # The cookie secret signs records when no record secret is configured.
+    third, req = socache_round({}, secret=SECRET)
+    signed = req.set_cookies()[0].split(";")[0].split("=", 1)[1]
+    fourth, _ = socache_round({}, cookie=f"pysid={signed}", secret=SECRET)
+    assert fourth.id() == third.id() and fourth["n"] == 2
+
+
+def test_socache_without_cache_is_an_error(socache):
+    socache.info = None
+    with pytest.raises(RuntimeError, match="PythonSessionCache"):
+        Session.SocacheSession(new_request({}))
+
+
+class _Exploit:
+    ran = []
+
+    def __reduce__(self):
+        return (_Exploit.ran.append, ("unpickled",))
+
+
+@pytest.mark.parametrize("tamper", [
+    lambda good: pickle.dumps(_Exploit()),
+    lambda good: good[:40] + pickle.dumps(_Exploit()),
+    lambda good: good[:8] + bytes(32) + good[40:],
+    lambda good: b"MPS1",
+])
+def test_socache_tampered_records_are_not_unpickled(socache, tamper):
+    _Exploit.ran.clear()
+    first, _ = socache_round(SECRET_OPT)
+    key = bytes.fromhex(first.id())
+    data, expires = socache.entries[key]
+    socache.entries[key] = (tamper(data), expires)
+    del LOGGED[:]
+    second, _ = socache_round(SECRET_OPT, cookie=f"pysid={first.id()}")
+    assert second.is_new() and second.id() != first.id() and second["n"] == 1
+    assert _Exploit.ran == []
+    assert any("MP0183" in message for message, _ in LOGGED)
+
+
+def test_socache_other_key_or_other_sid_is_refused(socache):
+    first, _ = socache_round(SECRET_OPT)
+    other = {"mod_python.socache_session.secret": "another"}
+    second, _ = socache_round(other, cookie=f"pysid={first.id()}")
+    assert second.is_new()
+    # A valid record moved to another sid's key does not verify.
+    third, _ = socache_round(SECRET_OPT)
+    socache.entries[bytes.fromhex(third.id())] = socache.entries[bytes.fromhex(first.id())]
+    fourth, _ = socache_round(SECRET_OPT, cookie=f"pysid={third.id()}")
+    assert fourth.is_new()
+
+
+def test_socache_errors_are_logged_not_raised(socache):
+    socache.fail = "connection refused"
+    del LOGGED[:]
+    sess, _ = socache_round({})
+    assert sess.is_new()
+    assert any("MP0182" in m and "connection refused" in m for m, _ in LOGGED)
+
+
+def test_socache_delete_and_factory(socache):
+    opts = {"mod_python.session.session_type": "SocacheSession"}
+    req = new_request(opts)
+    sess = Session.Session(req)
+    assert isinstance(sess, Session.SocacheSession)
+    sess.save()
+    assert socache.entries
+    sess.delete()
+    assert not socache.entries
     req.run_cleanups()
