@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Side-by-side throughput benchmark: our mod_python vs. Apache anchors.
+"""Side-by-side throughput benchmark: our mod_python vs. Apache anchors and WSGI peers.
 
-One invocation runs every configuration in its own self-contained Apache
-instance (generated config under a temp ServerRoot, clean environment, same MPM
-settings), server pinned to one CPU and wrk to the other(s); rounds are
+One invocation runs every configuration in its own self-contained server
+(Apache: generated config under a temp ServerRoot, same MPM settings for all;
+gunicorn/uWSGI: a command line), clean environment, server pinned to one CPU
+and wrk to the other(s); rounds are
 interleaved. For each instance: check the body, check the first second of load
 for errors, warm up, measure keep-alive wrk, record req/s, server CPU per
 request, p50/p99 latency and error-log warn/error lines. Prints a markdown table
@@ -44,6 +45,9 @@ NULL_SRC = os.path.join(HERE, "modules", "mod_bench_null.c")
 APACHE_BIN = "/usr/sbin/apache2"
 MODDIR = "/usr/lib/apache2/modules"
 WRK = "/usr/bin/wrk"
+PYTHON = "/usr/bin/python3"          # Debian's 3.11 (gunicorn runs as `python3 -m gunicorn`)
+UWSGI = "/usr/bin/uwsgi-core"
+UWSGI_PY_PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
 # Our module under test: $MP_MODULE_SO or <repo>/build/mod_python.so
 OURS_SO = os.environ.get("MP_MODULE_SO") or os.path.join(REPO, "build", "mod_python.so")
 
@@ -53,10 +57,18 @@ CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8"}
 
 HELLO = b"Hello, world!\n"
 
-# workload name -> (body check, description)
+
+def _flask_page_ok(body):
+    """apps/flask_app.py's /page: rendered, autoescaped, the loop and the filters ran."""
+    return (body.startswith(b"<!doctype html>") and b"<h1>Workshop inventory</h1>" in body
+            and b"bench &lt;client&gt;" in body and b"<td>Epsilon Gauge</td>" in body
+            and b"204.74 in total" in body)
+
+
+# workload name -> (body check, expected Content-Type prefix, description)
 WORKLOADS = {
-    "hello": (lambda body: body == HELLO, "exactly 'Hello, world!\\n' (14 bytes)"),
-    # e.g. later: "flask": (lambda b: b"<h1>" in b and b"Epsilon" in b, "Flask page"),
+    "hello": (lambda body: body == HELLO, "text/plain", "exactly 'Hello, world!\\n' (14 bytes)"),
+    "flask": (_flask_page_ok, "text/html", "Flask 2.2 route rendering a Jinja2 template (873 B)"),
 }
 
 
@@ -68,33 +80,48 @@ BUILT = "@BUILT@"   # marker: module .so compiled by this script at run time
 
 
 class Config:
-    """One Apache configuration under test.
+    """One configuration under test: an Apache instance, or a stand-alone server command.
 
     key      short id used in tables and --only
     label    human description
     snippet  Apache config text appended to conf/httpd-base.conf.in: a file name
              in conf/ (or absolute), or inline text containing a newline.
              Placeholders: @ROOT@ (ServerRoot), @APPS@ (copy of apps/), @PORT@,
-             @MODDIR@ (Debian's module dir), @CONFIG_ID@.
+             @MODDIR@ (Debian's module dir), @CONFIG_ID@, and the keys of `subst`.
     modules  [(module_symbol, absolute .so path or BUILT)], loaded after the base modules
     path     URL path requested; workload: key of WORKLOADS (body check)
+    subst    extra {"@KEY@": value} for the snippet / argv (e.g. @MOUNT@, @WSGI_SCRIPT@)
+    argv     instead of Apache: the server's command line (same placeholders; the
+             items "@RUN_AS@" expand to the user/group options when run as root, see
+             RUN_AS_ARGS); needs: files that must exist; stop_signal: what stops it
+    compare  for the "x peer" column: the config this one is compared with (same workload)
     default  part of the default set (else select with --only)
     """
 
-    def __init__(self, key, label, snippet, modules=(), path="/hello", workload="hello",
-                 default=True):
+    def __init__(self, key, label, snippet="", modules=(), path="/hello", workload="hello",
+                 default=True, subst=None, argv=None, needs=(), stop_signal=signal.SIGTERM,
+                 compare=None):
         assert workload in WORKLOADS, workload
         self.key, self.label, self.snippet = key, label, snippet
         self.modules, self.path, self.workload, self.default = list(modules), path, workload, default
+        self.subst, self.argv, self.needs = dict(subst or {}), argv, list(needs)
+        self.stop_signal, self.compare = stop_signal, compare
+
+    @property
+    def kind(self):
+        return "command" if self.argv else "apache"
 
     def missing(self):
-        """Why this config cannot run here (a module .so is absent), or None."""
+        """Why this config cannot run here (a module .so or a program is absent), or None."""
         for sym, so in self.modules:
             if so == BUILT:
                 if NULL_BUILD["error"]:
                     return NULL_BUILD["error"]
             elif not os.path.isfile(so):
                 return "%s not found" % so
+        for path in self.needs:
+            if not os.path.exists(path):
+                return "%s not found" % path
         return None
 
     def snippet_text(self):
@@ -107,6 +134,50 @@ class Config:
 def deb(name):
     return os.path.join(MODDIR, "mod_%s.so" % name)
 
+
+# @MOUNT@ is the WSGIScriptAlias / <Location> URL, @WSGI_SCRIPT@ / @WSGI_MODULE@ the app
+WSGI_HELLO = {"@MOUNT@": "/hello", "@WSGI_SCRIPT@": "hello_wsgi.py", "@WSGI_MODULE@": "hello_wsgi"}
+WSGI_FLASK = {"@MOUNT@": "/", "@WSGI_SCRIPT@": "flask_app.py", "@WSGI_MODULE@": "flask_app"}
+FLASK_PATH = "/page"
+
+# Peers get Apache's process count (2) and their best keep-alive setup (README, "Peers"):
+# gunicorn gthread workers (sync workers close every connection), 8 threads each (fastest
+# of 1/2/8/16); uWSGI --http11-socket with 16 threads per process: a uWSGI thread holds
+# a keep-alive connection until it closes, so fewer than 32 threads in all would leave
+# some of wrk's 32 connections unserved (no threads: 2 connections served, 30 starved).
+PEER_PROCS = 2
+GUNICORN_THREADS = 8
+UWSGI_THREADS = 16
+RUN_AS_ARGS = {   # "@RUN_AS@" in argv, when started as root (children never run as root)
+    "gunicorn": ["--user", "@USER@", "--group", "@GROUP@"],
+    "uwsgi": ["--uid", "@USER@", "--gid", "@GROUP@"],
+}
+
+
+def gunicorn_argv(module, worker="gthread", workers=PEER_PROCS, threads=GUNICORN_THREADS):
+    argv = [PYTHON, "-m", "gunicorn", "--bind", "127.0.0.1:@PORT@", "--workers", str(workers),
+            "--worker-class", worker, "--chdir", "@APPS@", "--log-level", "warning",
+            "--error-logfile", "@ROOT@/logs/error.log", "--pid", "@ROOT@/run/gunicorn.pid",
+            "--worker-tmp-dir", "@ROOT@/run", "--keep-alive", "5", "--backlog", "511",
+            "@RUN_AS@:gunicorn"]
+    if worker == "gthread":
+        argv += ["--threads", str(threads)]
+    return argv + [module + ":application"]
+
+
+def uwsgi_argv(module, socket_opt="--http11-socket", threads=UWSGI_THREADS):
+    argv = [UWSGI, "--plugin", "python3", "--master", "--processes", str(PEER_PROCS),
+            "--chdir", "@APPS@", "--module", module + ":application", "--need-app",
+            "--disable-logging", "--die-on-term", "--logto", "@ROOT@/logs/error.log",
+            "--listen", "511", "@RUN_AS@:uwsgi", socket_opt, "127.0.0.1:@PORT@"]
+    if threads:
+        argv += ["--threads", str(threads)]
+    return argv
+
+
+GUNICORN_NEEDS = ["/usr/lib/python3/dist-packages/gunicorn"]
+FLASK_NEEDS = ["/usr/lib/python3/dist-packages/flask"]
+UWSGI_NEEDS = [UWSGI, UWSGI_PY_PLUGIN]
 
 CONFIGS = [
     Config("ours", "our mod_python: PythonHandler hello_modpython", "modpython_hello.conf",
@@ -124,18 +195,61 @@ CONFIGS = [
     Config("a", "Apache static file (14 B)", "a_static.conf", path="/hello.txt"),
     Config("c", "Debian mod_python 3.5: PythonHandler hello_modpython", "modpython_hello.conf",
            [("python_module", deb("python"))]),
-    Config("e", "Debian mod_wsgi 4.9 embedded: hello_wsgi", "e_wsgi_embedded.conf",
-           [("wsgi_module", deb("wsgi"))]),
-    # More go here, one line each, e.g.:
-    # Config("ours-wsgi", "our mod_python: WSGI hello", "ours_wsgi.conf", [("python_module", OURS_SO)]),
-    # Config("ours-flask", "our mod_python: Flask page", "ours_flask.conf",
-    #        [("python_module", OURS_SO)], path="/page", workload="flask", default=False),
+    Config("e", "Debian mod_wsgi 4.9 embedded: WSGIScriptAlias hello_wsgi", "e_wsgi_embedded.conf",
+           [("wsgi_module", deb("wsgi"))], subst=WSGI_HELLO),
+    # ---- WSGI: hello world (apps/hello_wsgi.py) ----
+    Config("ours-wsgi-hello", "our module: WSGIScriptAlias hello_wsgi", "e_wsgi_embedded.conf",
+           [("python_module", OURS_SO)], subst=WSGI_HELLO, compare="e"),
+    Config("ours-mpwsgi", "our module: PythonHandler mod_python.wsgi, hello_wsgi",
+           "modpython_wsgi.conf", [("python_module", OURS_SO)], subst=WSGI_HELLO, compare="e"),
+    Config("d", "Debian mod_python 3.5: mod_python.wsgi, hello_wsgi", "modpython_wsgi.conf",
+           [("python_module", deb("python"))], subst=WSGI_HELLO, compare="e", default=False),
+    Config("gunicorn", "gunicorn 20.1 gthread %dx%d: hello_wsgi" % (PEER_PROCS, GUNICORN_THREADS),
+           argv=gunicorn_argv("hello_wsgi"), path="/hello", needs=GUNICORN_NEEDS,
+           stop_signal=signal.SIGQUIT, compare="e"),
+    Config("gunicorn-sync", "gunicorn 20.1 sync w=%d (no keep-alive): hello_wsgi" % PEER_PROCS,
+           argv=gunicorn_argv("hello_wsgi", "sync"), path="/hello", needs=GUNICORN_NEEDS,
+           stop_signal=signal.SIGQUIT, compare="e", default=False),
+    Config("uwsgi", "uWSGI 2.0 --http11-socket p=%d t=%d: hello_wsgi" % (PEER_PROCS, UWSGI_THREADS),
+           argv=uwsgi_argv("hello_wsgi"), path="/hello", needs=UWSGI_NEEDS,
+           stop_signal=signal.SIGINT, compare="e"),
+    Config("uwsgi-close", "uWSGI 2.0 --http-socket p=%d, Connection: close: hello_wsgi"
+           % PEER_PROCS, argv=uwsgi_argv("hello_wsgi", "--http-socket", 0) + [
+               "--add-header", "Connection: close"], path="/hello", needs=UWSGI_NEEDS,
+           stop_signal=signal.SIGINT, compare="e", default=False),
+    # ---- WSGI: Flask + Jinja2 page (apps/flask_app.py, GET /page) ----
+    Config("ours-wsgi-flask", "our module: WSGIScriptAlias / flask_app", "e_wsgi_embedded.conf",
+           [("python_module", OURS_SO)], subst=WSGI_FLASK, path=FLASK_PATH, workload="flask",
+           needs=FLASK_NEEDS, compare="e-flask"),
+    Config("e-flask", "Debian mod_wsgi 4.9 embedded: WSGIScriptAlias / flask_app",
+           "e_wsgi_embedded.conf", [("wsgi_module", deb("wsgi"))], subst=WSGI_FLASK,
+           path=FLASK_PATH, workload="flask", needs=FLASK_NEEDS, compare="e-flask"),
+    Config("ours-mpwsgi-flask", "our module: mod_python.wsgi, flask_app", "modpython_wsgi.conf",
+           [("python_module", OURS_SO)], subst=WSGI_FLASK, path=FLASK_PATH, workload="flask",
+           needs=FLASK_NEEDS, compare="e-flask", default=False),
+    Config("gunicorn-flask", "gunicorn 20.1 gthread %dx%d: flask_app" % (PEER_PROCS, GUNICORN_THREADS),
+           argv=gunicorn_argv("flask_app"), path=FLASK_PATH, workload="flask",
+           needs=GUNICORN_NEEDS + FLASK_NEEDS, stop_signal=signal.SIGQUIT, compare="e-flask"),
+    Config("uwsgi-flask", "uWSGI 2.0 --http11-socket p=%d t=%d: flask_app"
+           % (PEER_PROCS, UWSGI_THREADS),
+           argv=uwsgi_argv("flask_app"), path=FLASK_PATH, workload="flask",
+           needs=UWSGI_NEEDS + FLASK_NEEDS, stop_signal=signal.SIGINT, compare="e-flask"),
+    # More go here, one entry each.
 ]
 
 # (numerator, denominator, informational target on the req/s ratio or None)
 RATIOS = [("ours", "a0", 0.95), ("ours", "c", 1.15), ("ours", "e", None), ("ours", "a0m", None),
-          ("a0m", "a0", None), ("a", "a0", None), ("c", "a0", None), ("e", "a0", None)]
+          ("a0m", "a0", None), ("a", "a0", None), ("c", "a0", None), ("e", "a0", None),
+          # WSGI issue targets
+          ("ours-wsgi-hello", "e", 2.0), ("ours-wsgi-hello", "a0", 0.8),
+          ("ours-wsgi-hello", "uwsgi", None), ("ours-wsgi-hello", "gunicorn", None),
+          ("ours-mpwsgi", "e", None), ("ours-mpwsgi", "d", None), ("ours-wsgi-hello", "ours", None),
+          ("ours-wsgi-flask", "e-flask", 1.4), ("ours-wsgi-flask", "uwsgi-flask", 1.05),
+          ("ours-wsgi-flask", "gunicorn-flask", None), ("uwsgi", "e", None),
+          ("gunicorn", "e", None), ("uwsgi-flask", "e-flask", None),
+          ("gunicorn-flask", "e-flask", None)]
 BASELINE = "a0"   # the "x a0" column
+P99_P50_MAX = 3.0   # informational target: p99 <= 3 x p50
 
 
 # ---------------------------------------------------------------------------
@@ -178,6 +292,25 @@ def proc_tree(root):
     return out
 
 
+def ctx_switches(pids):
+    """Voluntary + involuntary context switches summed over every thread of pids."""
+    n = 0
+    for pid in pids:
+        try:
+            tids = os.listdir("/proc/%d/task" % pid)
+        except OSError:
+            continue
+        for tid in tids:
+            try:
+                with open("/proc/%d/task/%s/status" % (pid, tid)) as fh:
+                    for line in fh:
+                        if line.startswith(("voluntary_ctxt", "nonvoluntary_ctxt")):
+                            n += int(line.split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    return n
+
+
 def alive(pid, starttime):
     st = proc_stat(pid)
     return st is not None and st[2] == starttime and st[3] != "Z"
@@ -205,6 +338,8 @@ ALL_SEEN = {}                                  # pid -> starttime of every serve
 NULL_BUILD = {"path": None, "error": "not built yet"}
 LOG_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(?:[\w.-]*:)?(warn|error|crit|alert|emerg)\]")
 LOG_ANY_LEVEL_RE = re.compile(r"^\[[^\]]*\] \[(?:[\w.-]*:)?\w+\]")
+UWSGI_TROUBLE_RE = re.compile(r"(?i)error|traceback|exception|segmentation|killed|DAMN|!!!|"
+                              r"unable|cannot|failed|respawn|uWSGI listen queue .* full")
 
 
 def free_port():
@@ -225,13 +360,17 @@ class Instance:
         self.proc = None
         self.known = {}            # pid -> starttime (this instance)
         self.stdout = None
+        self.profiled = False      # --profile: perf already ran for this instance
+        self.round = 0
 
     def subst(self, text):
         o = self.opts
         table = {"@ROOT@": self.root, "@APPS@": os.path.join(self.root, "apps"),
                  "@PORT@": str(self.port), "@MODDIR@": MODDIR, "@CONFIG_ID@": self.cfg.key,
                  "@AP_PROCS@": str(o.ap_procs), "@AP_THREADS@": str(o.ap_threads),
-                 "@AP_WORKERS@": str(o.ap_procs * o.ap_threads)}
+                 "@AP_WORKERS@": str(o.ap_procs * o.ap_threads),
+                 "@USER@": o.run_user, "@GROUP@": o.run_group}
+        table.update(self.cfg.subst)
         for k, v in table.items():
             text = text.replace(k, v)
         return text
@@ -251,6 +390,16 @@ class Instance:
                 os.chmod(os.path.join(dp, n), 0o755)
             for n in fn:
                 os.chmod(os.path.join(dp, n), 0o644)
+        if self.cfg.kind == "command":
+            self.argv = []
+            for a in self.cfg.argv:
+                if a.startswith("@RUN_AS@:"):       # user/group options, only as root
+                    if os.geteuid() == 0:
+                        self.argv += [self.subst(x) for x in RUN_AS_ARGS[a.split(":", 1)[1]]]
+                else:
+                    self.argv.append(self.subst(a))
+            self.conf_path = None
+            return
         if os.geteuid() == 0:
             ug = "User %s\nGroup %s" % (self.opts.run_user, self.opts.run_group)
         else:
@@ -307,14 +456,14 @@ class Instance:
         deadline, last = time.time() + timeout, "no answer"
         while time.time() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError("apache exited with status %s" % self.proc.returncode)
+                raise RuntimeError("server exited with status %s" % self.proc.returncode)
             try:
                 status, headers, body = self.fetch(timeout=2.0)
                 if status == 200 and check(body):
                     self.remember()
                     return headers, body
                 last = "HTTP %s, body %r" % (status, body[:200])
-                if status == 200:      # wrong body: no point in waiting
+                if status < 500:       # wrong body or 4xx: the server is up, waiting won't help
                     break
             except (OSError, http.client.HTTPException) as e:
                 last = repr(e)
@@ -346,10 +495,18 @@ class Instance:
         return out
 
     def log_problems(self):
-        """Error-log lines at warn level or above, plus raw stderr lines (tracebacks)."""
+        """Apache: error-log lines at warn level or above, plus raw stderr lines (tracebacks).
+        gunicorn (--log-level warning): every line. uWSGI (logs its banner): lines that
+        look like trouble."""
         bad = []
         for name, l in self.log_lines():
-            if LOG_LEVEL_RE.match(l) or not LOG_ANY_LEVEL_RE.match(l) or "exit signal" in l:
+            if self.cfg.kind == "apache":
+                if LOG_LEVEL_RE.match(l) or not LOG_ANY_LEVEL_RE.match(l) or "exit signal" in l:
+                    bad.append(l)
+            elif self.cfg.argv[0] == UWSGI:
+                if UWSGI_TROUBLE_RE.search(l):
+                    bad.append(l)
+            else:
                 bad.append(l)
         return bad
 
@@ -359,14 +516,14 @@ class Instance:
         self.remember()
         if self.proc.poll() is None:
             try:
-                os.kill(self.proc.pid, signal.SIGTERM)
+                os.kill(self.proc.pid, self.cfg.stop_signal)
             except ProcessLookupError:
                 pass
             try:
                 self.proc.wait(timeout=self.opts.stop_timeout)
             except subprocess.TimeoutExpired:
-                log("  %s: apache parent %d ignored SIGTERM for %.0fs; SIGKILL"
-                    % (self.cfg.key, self.proc.pid, self.opts.stop_timeout))
+                log("  %s: server parent %d ignored signal %d for %.0fs; SIGKILL"
+                    % (self.cfg.key, self.proc.pid, self.cfg.stop_signal, self.opts.stop_timeout))
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=10)
         deadline = time.time() + 5
@@ -428,10 +585,83 @@ def wait_quiet(opts):
     return round(load, 3)
 
 
+PERF = "/usr/bin/perf"
+PERF_LINE_RE = re.compile(r"^\s*([\d.]+)%\s+(.*?)\s*$")
+
+
+def start_profile(inst, opts):
+    """--profile: `perf record` (cpu-clock, every thread of the server's processes) for the
+    first measured run of each instance; perf itself runs on wrk's CPU."""
+    if not opts.profile or inst.profiled:
+        return None
+    inst.profiled = True
+    data = os.path.join(opts.outdir, "perf-%s-r%d.data" % (inst.cfg.key, inst.round + 1))
+    pids = ",".join(str(p) for p in sorted(inst.remember()))
+    argv = [PERF, "record", "-q", "-e", "cpu-clock", "-F", str(opts.profile_freq), "-p", pids,
+            "-o", data]
+    if opts.profile_callgraph != "none":
+        argv += ["--call-graph", opts.profile_callgraph]
+    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                         preexec_fn=pin_to(opts.wrk_cpus))
+    time.sleep(0.3)                      # let perf attach to every thread before the load
+    if p.poll() is not None:
+        log("  perf record failed: %s" % p.stderr.read().decode(errors="replace")[-300:])
+        return None
+    return p, data
+
+
+def perf_table(data, sort, us_per_req, limit):
+    """perf report --sort <sort> as [(percent, text, us_per_req)], self time only."""
+    out = subprocess.run([PERF, "report", "-i", data, "--no-children", "--sort", sort, "--stdio",
+                          "-g", "none", "--percent-limit", str(limit)],
+                         capture_output=True, text=True, timeout=600).stdout
+    rows = []
+    for line in out.splitlines():
+        m = PERF_LINE_RE.match(line)
+        if m and not line.lstrip().startswith("#"):
+            pct = float(m.group(1))
+            rows.append((pct, m.group(2), pct / 100 * us_per_req if us_per_req else None))
+    return rows
+
+
+def finish_profile(prof, inst, opts, r):
+    if not prof:
+        return
+    p, data = prof
+    p.send_signal(signal.SIGINT)
+    try:
+        p.wait(timeout=120)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    us = r.get("cpu_us_per_req")
+    path = os.path.join(opts.outdir, "profile-%s.txt" % inst.cfg.key)
+    with open(path, "w") as f:
+        f.write("# %s (%s): perf record -e cpu-clock -F %d on the server's processes during "
+                "the measured run of round %d\n# %.0f req/s, %.1f µs server CPU per request "
+                "(perf running); µs/req = share x that\n\n"
+                % (inst.cfg.key, inst.cfg.label, opts.profile_freq, inst.round + 1,
+                   r["rps"], us or 0))
+        for sort, title, limit in (("dso", "by shared object", 0.1),
+                                   ("dso,sym", "top symbols (self time)", 0.2)):
+            rows = perf_table(data, sort, us, limit)
+            f.write("## %s\n\n%8s %8s  %s\n" % (title, "share", "µs/req", sort))
+            for pct, text, u in rows[:opts.profile_top if sort != "dso" else 30]:
+                f.write("%7.2f%% %8s  %s\n" % (pct, "-" if u is None else "%.2f" % u, text))
+            f.write("\n")
+    if not opts.keep_perf_data:
+        os.unlink(data)
+    log("  profile written: %s" % path)
+
+
 def measure_once(inst, opts, seconds):
+    prof = start_profile(inst, opts)
+    cs0 = ctx_switches(inst.remember())
     t0, c0, m0 = time.time(), inst.cpu_ticks(), machine_cpu()
     r = run_wrk(opts, inst.url(), seconds)
     c1, t1, m1 = inst.cpu_ticks(), time.time(), machine_cpu()
+    cs1 = ctx_switches(inst.remember())
+    r["cs_per_req"] = (cs1 - cs0) / r["requests"] if r["requests"] else None
     wall = t1 - t0
     r["srv_cpu_s"] = (c1 - c0) / CLK_TCK
     r["srv_util"] = r["srv_cpu_s"] / wall
@@ -440,6 +670,8 @@ def measure_once(inst, opts, seconds):
     # CPU (cores) used by anything but the server tree and wrk during the run
     r["foreign_cores"] = busy - r["srv_util"] - r["wrk_util"]
     r["cpu_us_per_req"] = r["srv_cpu_s"] * 1e6 / r["requests"] if r["requests"] else None
+    r["profiled"] = prof is not None
+    finish_profile(prof, inst, opts, r)
     return r
 
 
@@ -464,10 +696,14 @@ def run_instance(cfg, opts, rnd, outdir):
     rec = {"key": cfg.key, "round": rnd + 1}
     rec["quiet_load"] = wait_quiet(opts)
     inst = CURRENT[0] = Instance(cfg, opts)
+    inst.round = rnd
     try:
         inst.start()
-        if rnd == 0:
+        if rnd == 0 and inst.conf_path:
             shutil.copy(inst.conf_path, os.path.join(outdir, "httpd-%s.conf" % cfg.key))
+        elif rnd == 0:
+            with open(os.path.join(outdir, "cmd-%s.txt" % cfg.key), "w") as fh:
+                fh.write(" ".join(inst.argv) + "\n")
         t0 = time.time()
         headers, body = inst.wait_ready(opts.start_timeout)
         rec["startup_s"] = round(time.time() - t0, 3)
@@ -542,6 +778,7 @@ def summarize(records, configs):
             s.update({
                 "rps": med(rps), "rps_min": min(rps), "rps_max": max(rps),
                 "cpu_us": med([x["cpu_us_per_req"] for x in ka]),
+                "cs_per_req": med([x.get("cs_per_req") for x in ka]),
                 "p50_ms": med([x["lat_p50_us"] / 1e3 for x in ka]),
                 "p99_ms": med([x["lat_p99_us"] / 1e3 for x in ka]),
                 "srv_util": med([x["srv_util"] for x in ka]),
@@ -551,11 +788,15 @@ def summarize(records, configs):
                 "ka_sock_errors": sum(x["sock_errors"] for x in ka),
                 "first_err_status": sum(r["first_second"]["err_status"] for r in ok),
                 "first_sock_errors": sum(r["first_second"]["sock_errors"] for r in ok),
+                "first_requests_min": min(r["first_second"]["requests"] for r in ok),
+                "p99_p50": med([x["lat_p99_us"] / x["lat_p50_us"] for x in ka
+                                if x["lat_p50_us"]]),
                 "keepalive": all(r["response"]["keepalive"] for r in ok),
                 "content_type": ok[0]["response"]["content_type"],
                 "after_ok": all(r.get("after_ok") for r in ok),
                 "procs_replaced": sum(r.get("procs_replaced", 0) for r in ok),
                 "wrk_bound": sum(1 for x in ka if x["wrk_util"] > 0.9 and x["srv_util"] < 0.9),
+                "profiled": sum(1 for x in ka if x.get("profiled")),
             })
         out[cfg.key] = s
     return out
@@ -587,27 +828,34 @@ def thousands(x):
 
 def markdown(summary, records, configs, skipped, meta, opts):
     L = []
-    L.append("## mod_python bench: keep-alive hello world, %s" % meta["when"])
+    L.append("## mod_python bench: keep-alive hello world and WSGI pages, %s" % meta["when"])
     L.append("")
     L.append("wrk -t%d -c%d, %d s measured after %d s warm-up, %d round(s) interleaved; "
-             "server: %s; Apache event MPM %d procs x %d threads (same for all)."
+             "server: %s; Apache event MPM %d procs x %d threads (same for all Apache configs); "
+             "gunicorn/uWSGI: see the labels."
              % (opts.threads, opts.connections, opts.duration, opts.warmup, opts.rounds,
                 meta["pinning"], opts.ap_procs, opts.ap_threads))
     L.append("req/s, CPU, p50/p99 = medians over rounds; ± = half the min-max range; "
-             "CPU = user+sys of the whole server process tree per request.")
+             "CPU = user+sys of the whole server process tree per request; cs = voluntary + "
+             "involuntary context switches of all its threads per request; "
+             "× peer = req/s / the same workload under Debian's mod_wsgi embedded (e, e-flask); "
+             "1st s = the first second of load on a fresh server (summed over rounds; "
+             "min req = fewest requests served in it).")
     L.append("")
-    L.append("| id | configuration | req/s | ± | × %s | CPU µs/req | p50 ms | p99 ms "
-             "| 1st s: non-2xx / sock err | log warn+err lines | notes |" % BASELINE)
-    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+    L.append("| id | configuration | req/s | ± | × %s | × peer | CPU µs/req | cs/req | p50 ms "
+             "| p99 ms | p99/p50 | 1st s: non-2xx / sock err / min req | log warn+err lines "
+             "| notes |" % BASELINE)
+    L.append("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     base = summary.get(BASELINE, {}).get("rps")
     for cfg in configs:
         s = summary[cfg.key]
         notes = []
         if s.get("rps") is None:
             notes.append("FAILED: " + "; ".join(sorted(set(s["failed"])))[:300])
-            L.append("| %s | %s | - | - | - | - | - | - | - | %d | %s |"
+            L.append("| %s | %s | - | - | - | - | - | - | - | - | - | - | %d | %s |"
                      % (cfg.key, cfg.label, s["log_problem_lines"], " ".join(notes)))
             continue
+        peer = summary.get(cfg.compare, {}).get("rps") if cfg.compare else None
         if s["failed"]:
             notes.append("%d round(s) failed: %s" % (len(s["failed"]), s["failed"][0][:150]))
         if s["ka_err_status"] or s["ka_sock_errors"]:
@@ -615,8 +863,13 @@ def markdown(summary, records, configs, skipped, meta, opts):
                          % (s["ka_err_status"], s["ka_sock_errors"]))
         if not s["keepalive"]:
             notes.append("server closes keep-alive connections")
-        if s["content_type"] and not s["content_type"].startswith("text/plain"):
+        want_ct = WORKLOADS[cfg.workload][1]
+        if not (s["content_type"] or "").startswith(want_ct):
             notes.append("Content-Type %s" % s["content_type"])
+        if s["p99_p50"] is not None and s["p99_p50"] > P99_P50_MAX:
+            notes.append("p99 > %.0f× p50" % P99_P50_MAX)
+        if s["first_requests_min"] < 0.1 * s["rps"]:
+            notes.append("first second nearly stalled (%d requests)" % s["first_requests_min"])
         if not s["after_ok"]:
             notes.append("wrong response after load")
         if s["procs_replaced"]:
@@ -626,16 +879,22 @@ def markdown(summary, records, configs, skipped, meta, opts):
             notes.append("wrk-bound in %d round(s): req/s is a lower bound" % s["wrk_bound"])
         elif s["srv_util"] is not None and s["srv_util"] < 0.9 and opts.server_cpus:
             notes.append("server CPU only %.0f%% busy" % (100 * s["srv_util"]))
+        if s["profiled"]:
+            notes.append("perf running in %d round(s)" % s["profiled"])
         if s["foreign_max"] > opts.foreign_limit:
             notes.append("other load up to %.2f cores" % s["foreign_max"])
         spread = (s["rps_max"] - s["rps_min"]) / 2
-        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %d / %d | %d | %s |" % (
+        L.append("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %d / %d / %s | %d "
+                 "| %s |" % (
             cfg.key, cfg.label, thousands(s["rps"]), thousands(spread),
-            f(s["rps"] / base if base else None, "%.2f"), f(s["cpu_us"], "%.1f"),
-            f(s["p50_ms"], "%.2f"), f(s["p99_ms"], "%.2f"), s["first_err_status"],
-            s["first_sock_errors"], s["log_problem_lines"], "; ".join(notes)))
+            f(s["rps"] / base if base else None, "%.2f"),
+            f(s["rps"] / peer if peer else None, "%.2f"), f(s["cpu_us"], "%.1f"),
+            f(s["cs_per_req"], "%.2f"),
+            f(s["p50_ms"], "%.2f"), f(s["p99_ms"], "%.2f"), f(s["p99_p50"], "%.1f"),
+            s["first_err_status"], s["first_sock_errors"], thousands(s["first_requests_min"]),
+            s["log_problem_lines"], "; ".join(notes)))
     for key, why in skipped:
-        L.append("| %s | %s | skipped | | | | | | | | %s |"
+        L.append("| %s | %s | skipped | | | | | | | | | | | %s |"
                  % (key, next(c.label for c in CONFIGS if c.key == key), why))
     L.append("")
     L.append("### Ratios")
@@ -706,7 +965,8 @@ def versions():
         "apache": sh([APACHE_BIN, "-v"]).splitlines()[:1],
         "packages": sh(["dpkg-query", "-W", "-f", "${Package} ${Version}\\n", "apache2-bin",
                         "libapache2-mod-python", "libapache2-mod-wsgi-py3", "libpython3.11",
-                        "wrk"]).splitlines(),
+                        "wrk", "gunicorn", "python3-gunicorn", "uwsgi-core",
+                        "uwsgi-plugin-python3", "python3-flask", "python3-jinja2"]).splitlines(),
         "repo_head": sh(["git", "-C", REPO, "rev-parse", "--short", "HEAD"]) or None,
         "ours_so": file_info(OURS_SO),
         "kernel": platform.release(),
@@ -743,7 +1003,8 @@ def parse_args(argv):
     ap.add_argument("--pin", choices=["split", "none"], default="split",
                     help="split: server on the last CPU, wrk on the others")
     ap.add_argument("--ap-procs", type=int, default=2, help="event MPM processes")
-    ap.add_argument("--ap-threads", type=int, default=32, help="ThreadsPerChild")
+    ap.add_argument("--ap-threads", type=int, default=64,
+                    help="ThreadsPerChild (>= 2 x --connections: see README, first second)")
     ap.add_argument("--only", default="", help="comma-separated config ids, in this order")
     ap.add_argument("--skip", default="", help="comma-separated config ids to leave out")
     ap.add_argument("--list", action="store_true", help="list config ids and exit")
@@ -762,6 +1023,14 @@ def parse_args(argv):
     ap.add_argument("--foreign-limit", type=float, default=0.25,
                     help="measure again if other processes used more cores than this")
     ap.add_argument("--retries", type=int, default=1, help="max re-measurements per instance")
+    ap.add_argument("--profile", action="store_true",
+                    help="perf record the server during the first measured run of each "
+                         "instance; writes profile-<id>.txt (bench/profile.sh)")
+    ap.add_argument("--profile-freq", type=int, default=1999, help="perf -F (cpu-clock Hz)")
+    ap.add_argument("--profile-top", type=int, default=40, help="symbols listed")
+    ap.add_argument("--profile-callgraph", default="none",
+                    help="perf --call-graph mode (none, fp, dwarf); flat profile by default")
+    ap.add_argument("--keep-perf-data", action="store_true", help="keep perf-<id>-r<n>.data")
     ap.add_argument("--no-install", action="store_true",
                     help="(run.sh) do not apt-get install missing Debian packages")
     o = ap.parse_args(argv)
@@ -774,9 +1043,10 @@ def main(argv):
     opts = parse_args(argv)
     if opts.list:
         for c in CONFIGS:
-            print("%-8s %-8s %s  [%s]%s" % (c.key, "default" if c.default else "extra", c.label,
-                                             ", ".join(so for _, so in c.modules) or "core",
-                                             "" if c.default else " (--only)"))
+            what = " ".join(c.argv[:3]) + " ..." if c.argv else \
+                ", ".join(so for _, so in c.modules) or "core"
+            print("%-17s %-7s %s  [%s]%s" % (c.key, "default" if c.default else "extra", c.label,
+                                              what, "" if c.default else " (--only)"))
         return 0
     ids = {c.key for c in CONFIGS}
     only = [k for k in opts.only.split(",") if k]
@@ -797,8 +1067,12 @@ def main(argv):
         pinning = "not pinned (server and wrk share %d CPUs)" % ncpu
 
     when = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
-    outdir = os.path.join(opts.out, when + ("-quick" if opts.quick else ""))
+    outdir = os.path.join(opts.out, when + ("-quick" if opts.quick else "")
+                          + ("-profile" if opts.profile else ""))
     os.makedirs(outdir, exist_ok=True)
+    opts.outdir = outdir
+    if opts.profile and not os.access(PERF, os.X_OK):
+        raise SystemExit("--profile needs %s (apt-get install linux-perf)" % PERF)
     LOGFILE.append(open(os.path.join(outdir, "run.log"), "a"))
 
     opts.scratch = tempfile.mkdtemp(prefix="mp-bench-")

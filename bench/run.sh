@@ -6,8 +6,9 @@
 #   bench/run.sh --list | --help
 # Our module: $MP_MODULE_SO, default <repo>/build/mod_python.so (config `ours` is
 # skipped while it does not exist). When run as root, missing Debian packages
-# (wrk, apache2-dev, libapache2-mod-wsgi-py3, libapache2-mod-python) are installed
-# with apt-get unless --no-install is given. See bench/README.md.
+# (wrk, apache2-dev, libapache2-mod-wsgi-py3, libapache2-mod-python, python3-flask,
+# gunicorn, uwsgi-core, uwsgi-plugin-python3) are installed with apt-get unless
+# --no-install is given. See bench/README.md.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
@@ -22,7 +23,11 @@ need=()
 [ -x /usr/bin/wrk ] || need+=(wrk)
 [ -x /usr/bin/apxs ] || need+=(apache2-dev)                                          # a0
 [ -f /usr/lib/apache2/modules/mod_python.so ] || need+=(libapache2-mod-python)      # c
-[ -f /usr/lib/apache2/modules/mod_wsgi.so ] || need+=(libapache2-mod-wsgi-py3)      # e
+[ -f /usr/lib/apache2/modules/mod_wsgi.so ] || need+=(libapache2-mod-wsgi-py3)      # e, e-flask
+[ -d /usr/lib/python3/dist-packages/flask ] || need+=(python3-flask)                 # *-flask
+[ -d /usr/lib/python3/dist-packages/gunicorn ] || need+=(gunicorn)                   # gunicorn*
+[ -x /usr/bin/uwsgi-core ] || need+=(uwsgi-core)                                     # uwsgi*
+[ -f /usr/lib/uwsgi/plugins/python3_plugin.so ] || need+=(uwsgi-plugin-python3)      # uwsgi*
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$install" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
         echo "bench: installing ${need[*]}" >&2

@@ -1,4 +1,4 @@
-"""WSGI hello world (config `e`; later our own WSGI gateway too)."""
+"""WSGI hello world: the same file for every WSGI hello config (mod_wsgi, ours, gunicorn, uWSGI)."""
 
 BODY = b"Hello, world!\n"
 HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
