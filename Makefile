@@ -10,11 +10,13 @@ CMAKE_FLAGS := -DPython3_EXECUTABLE=$(PYTHON) -DCMAKE_BUILD_TYPE=RelWithDebInfo
 # Debian packages needed to build, serve and test (installed only when missing, as root).
 BUILD_DEPS  := cmake g++ clang clang-format clang-tidy apache2 apache2-dev python3.11-dev \
                libgtest-dev
-TEST_DEPS   := $(BUILD_DEPS) python3-pytest python3-requests libclang-rt-14-dev
+TEST_DEPS   := $(BUILD_DEPS) python3-pytest python3-requests libclang-rt-14-dev redis-server \
+               memcached python3-django python3-flask python3-pyramid python3-falcon \
+               python3-bottle python3-cherrypy3
 BENCH_DEPS  := $(BUILD_DEPS) wrk
 
-.PHONY: all build deps test-deps serve test unit integration asan-build asan-test bench \
-        install lint format clean
+.PHONY: all build deps test-deps serve test unit integration asan-build asan-test bench bench-profile \
+        install lint format clean fuzz
 
 all: build
 
@@ -60,11 +62,31 @@ asan-test: asan-build
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	    $(PYTHON) -m pytest -q -p no:cacheprovider tests/integration
 
-test: test-deps build unit lint integration asan-test
+test: test-deps build unit lint fuzz integration asan-test
+
+# libFuzzer targets of the pure parsers (clang 14), FUZZ_TIME seconds each, starting from the
+# seed corpus in tests/fuzz/<target>/corpus; new inputs go to build-fuzz/, not the repo.
+FUZZ_DIR    := build-fuzz
+FUZZ_TIME   ?= 60
+FUZZ_FLAGS  := -std=c++20 -g -O1 -Isrc -fsanitize=fuzzer,address,undefined \
+               -fno-sanitize-recover=undefined
+$(FUZZ_DIR)/psp_fuzz: tests/fuzz/psp_fuzz.cpp src/common/psp_parser.cpp src/common/psp_parser.h
+	@mkdir -p $(FUZZ_DIR)
+	clang++ $(FUZZ_FLAGS) tests/fuzz/psp_fuzz.cpp src/common/psp_parser.cpp -o $@
+
+fuzz: $(FUZZ_DIR)/psp_fuzz
+	@mkdir -p $(FUZZ_DIR)/psp-new
+	$(FUZZ_DIR)/psp_fuzz -max_total_time=$(FUZZ_TIME) -max_len=4096 -print_final_stats=1 \
+	    $(FUZZ_DIR)/psp-new tests/fuzz/psp/corpus
 
 bench: build
 	@tools/ensure-packages.sh $(BENCH_DEPS)
 	MP_MODULE_SO=$(abspath $(BUILD_DIR))/mod_python.so bench/run.sh $(BENCH_ARGS)
+
+# perf profile of one or more bench configs (default ours-wsgi-hello): bench/profile.sh
+bench-profile: build
+	@tools/ensure-packages.sh $(BENCH_DEPS)
+	MP_MODULE_SO=$(abspath $(BUILD_DIR))/mod_python.so bench/profile.sh $(BENCH_ARGS)
 
 # PREFIX is compiled into the module (where it finds its Python package), so it is a
 # configure-time setting; DESTDIR only stages the files (packaging).
@@ -85,4 +107,4 @@ format:
 	clang-format -i $$(git ls-files 'src/*.cpp' 'src/*.h' 'tests/unit/*.cpp')
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-clang
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) build-clang $(FUZZ_DIR)

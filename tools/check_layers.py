@@ -8,10 +8,11 @@ import sys
 ALLOWED = {
     "common": {"common"},
     "cpython": {"cpython", "common"},
+    "wsgi": {"wsgi", "cpython", "common"},
     "apache": {"apache", "common"},
     "python": {"python", "cpython", "apache", "common"},
-    "handlers": {"handlers", "python", "cpython", "apache", "common"},
-    "module": {"module", "handlers", "python", "cpython", "apache", "common"},
+    "handlers": {"handlers", "wsgi", "python", "cpython", "apache", "common"},
+    "module": {"module", "handlers", "wsgi", "python", "cpython", "apache", "common"},
 }
 INCLUDE = re.compile(r'#include "([a-z_]+)/')
 

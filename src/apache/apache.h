@@ -23,4 +23,7 @@
 extern "C" {
 // Default visibility: the one symbol the .so exports (everything else is hidden).
 __attribute__((visibility("default"))) extern module AP_MODULE_DECLARE_DATA python_module;
+// A second, hook-less record named "mod_wsgi.c" / wsgi_module, so that mod_wsgi configurations'
+// <IfModule> sections see WSGI support (module/mod_python.cpp).
+extern module AP_MODULE_DECLARE_DATA wsgi_module;
 }

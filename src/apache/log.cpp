@@ -34,6 +34,18 @@ void log_request(int level, apr_status_t status, const request_rec* r, std::stri
   }
 }
 
+void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std::string_view id,
+                      std::string_view message) noexcept {
+  int index = wsgi_module.module_index >= 0 ? wsgi_module.module_index : python_module.module_index;
+  if (id.empty()) {
+    ap_log_rerror_(__FILE__, __LINE__, index, level, status, r, "%.*s", length_of(message),
+                   message.data());
+  } else {
+    ap_log_rerror_(__FILE__, __LINE__, index, level, status, r, "%.*s: %.*s", length_of(id),
+                   id.data(), length_of(message), message.data());
+  }
+}
+
 void log_connection(int level, apr_status_t status, const conn_rec* c, std::string_view id,
                     std::string_view message) noexcept {
   if (id.empty()) {

@@ -12,6 +12,10 @@ void log_server(int level, apr_status_t status, const server_rec* s, std::string
                 std::string_view message) noexcept;
 void log_request(int level, apr_status_t status, const request_rec* r, std::string_view id,
                  std::string_view message) noexcept;
+// As log_request, tagged [wsgi:...] (the wsgi_module record) like mod_wsgi's messages, so
+// `LogLevel wsgi:info` and log greps written for mod_wsgi keep working.
+void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std::string_view id,
+                      std::string_view message) noexcept;
 void log_connection(int level, apr_status_t status, const conn_rec* c, std::string_view id,
                     std::string_view message) noexcept;
 

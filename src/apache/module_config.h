@@ -27,6 +27,8 @@ struct FilterEntry {
   bool stable;  // from the configuration (not req.register_*_filter)
 };
 
+struct WsgiConfig;  // apache/wsgi_config.h
+
 // A flag that may be unset so that merging can tell "Off" from "not said".
 enum class Tristate : signed char { kUnset = -1, kOff = 0, kOn = 1 };
 
@@ -54,6 +56,7 @@ struct ModuleConfig {
   const char* python_path_dir;     // directory of the section that set python_path
   const char* connection_handler;  // PythonConnectionHandler (server config)
   const char* connection_handler_dir;
+  WsgiConfig* wsgi;  // WSGI* directives of this section; null when there are none
 };
 static_assert(std::is_trivially_destructible_v<ModuleConfig>);
 

@@ -40,8 +40,11 @@ struct StableKeyHash {
   }
 };
 
+struct WsgiInterpreterData;  // handlers/wsgi_script.h
+
 // What the handlers layer keeps per interpreter.
 struct HandlerInterpreterData : python::InterpreterData {
+  WsgiInterpreterData* wsgi = nullptr;  // WSGI hosting state, created on first use
   std::unordered_map<std::string, ResolvedHandler> handlers;
   // Address-keyed index into `handlers` for configuration entries (no string building).
   std::unordered_map<StableKey, ResolvedHandler*, StableKeyHash> by_address;

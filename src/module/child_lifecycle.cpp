@@ -12,7 +12,9 @@
 #include "cpython/runtime.h"
 #include "handlers/dispatch_services.h"
 #include "handlers/handler_cache.h"
+#include "handlers/wsgi_dispatch.h"
 #include "module/config.h"
+#include "module/session_cache.h"
 #include "python/interpreter_setup.h"
 #include "python/module_state.h"
 
@@ -84,6 +86,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
     python::process_context().main_server = s;
     python::process_context().child_pool = pchild;
     apache::attach_global_locks(pchild, s);
+    session_cache_child_init(pchild, s);
     const apache::ModuleConfig* cfg = apache::server_config(s);
     cpython::RuntimeOptions options;
     options.optimization_level = apache::is_on(cfg->optimize, false) ? 2 : 0;
@@ -101,6 +104,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
       const auto* entries = reinterpret_cast<const apache::ImportEntry*>(imports->elts);
       for (int i = 0; i < imports->nelts; ++i) run_import(entries[i]);
     }
+    handlers::wsgi_preload_scripts();
     return 0;
   });
 }

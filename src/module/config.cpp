@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "common/path_util.h"
+#include "module/wsgi_directives.h"
 
 namespace mp::module {
 
@@ -87,6 +88,7 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
     merged->python_path = add->python_path;
     merged->python_path_dir = add->python_path_dir;
   }
+  merged->wsgi = merge_wsgi_config(pool, base->wsgi, add->wsgi);
   return merged;
 }
 

@@ -6,14 +6,15 @@
 #include <cstdint>
 #include <cstring>
 #include <string>
-
-#include <string>
+#include <vector>
 
 #include "apache/module_config.h"
 #include "common/handler_spec.h"
 #include "common/phase.h"
 #include "handlers/filter_dispatch.h"
 #include "module/config.h"
+#include "module/session_cache.h"
+#include "module/wsgi_directives.h"
 
 namespace mp::module {
 
@@ -307,51 +308,71 @@ void* flag_ptr(int which) { return const_cast<int*>(&kFlagIds[which]); }
 #define MP_FLAG_DIRECTIVE(name, which, where, help) \
   AP_INIT_FLAG(name, as_cmd(directive_flag), flag_ptr(which), where, help)
 
-const command_rec g_commands[] = {
-    MP_HANDLER_DIRECTIVE("PythonPostReadRequestHandler", Phase::kPostReadRequest, RSRC_CONF,
-                         "Python post-read-request handlers"),
-    MP_HANDLER_DIRECTIVE("PythonTransHandler", Phase::kTrans, RSRC_CONF,
-                         "Python URI translation handlers"),
-    MP_HANDLER_DIRECTIVE("PythonHeaderParserHandler", Phase::kHeaderParser, OR_ALL,
-                         "Python header parser handlers"),
-    MP_HANDLER_DIRECTIVE("PythonInitHandler", Phase::kInit, OR_ALL, "Python init handlers"),
-    MP_HANDLER_DIRECTIVE("PythonAccessHandler", Phase::kAccess, OR_ALL, "Python access handlers"),
-    MP_HANDLER_DIRECTIVE("PythonAuthenHandler", Phase::kAuthen, OR_ALL,
-                         "Python authentication handlers"),
-    MP_HANDLER_DIRECTIVE("PythonAuthzHandler", Phase::kAuthz, OR_ALL,
-                         "Python authorization handlers"),
-    MP_HANDLER_DIRECTIVE("PythonTypeHandler", Phase::kType, OR_ALL, "Python MIME type handlers"),
-    MP_HANDLER_DIRECTIVE("PythonFixupHandler", Phase::kFixup, OR_ALL, "Python fixup handlers"),
-    MP_HANDLER_DIRECTIVE("PythonHandler", Phase::kHandler, OR_ALL, "Python content handlers"),
-    MP_HANDLER_DIRECTIVE("PythonLogHandler", Phase::kLog, OR_ALL, "Python logging handlers"),
-    MP_HANDLER_DIRECTIVE("PythonCleanupHandler", Phase::kCleanup, OR_ALL,
-                         "Python request cleanup handlers"),
-    AP_INIT_TAKE1("PythonHandlerModule", as_cmd(directive_handler_module), nullptr, OR_ALL,
-                  "A module whose functions handle every phase they are named for"),
-    AP_INIT_TAKE1("PythonPath", as_cmd(directive_path), nullptr, OR_ALL,
-                  "Python expression giving sys.path"),
-    AP_INIT_TAKE1("PythonInterpreter", as_cmd(directive_interpreter), nullptr, OR_ALL,
-                  "Name of the interpreter to use (main_interpreter for the main one)"),
-    MP_FLAG_DIRECTIVE("PythonDebug", 0, OR_ALL, "Tracebacks to the client"),
-    MP_FLAG_DIRECTIVE("PythonAutoReload", 1, OR_ALL, "Reload changed handler modules"),
-    MP_FLAG_DIRECTIVE("PythonInterpPerDirectory", 2, OR_ALL,
-                      "One interpreter per directory of the file served"),
-    MP_FLAG_DIRECTIVE("PythonInterpPerDirective", 3, OR_ALL,
-                      "One interpreter per directory where a directive was written"),
-    MP_FLAG_DIRECTIVE("PythonOptimize", 4, RSRC_CONF, "Python optimisation level 2"),
-    MP_FLAG_DIRECTIVE("PythonEnablePdb", 5, OR_ALL, "Run handlers under pdb (-DONE_PROCESS)"),
-    AP_INIT_TAKE12("PythonInputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterInput),
-                   RSRC_CONF | ACCESS_CONF, "PythonInputFilter handler [NAME]"),
-    AP_INIT_TAKE12("PythonOutputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterOutput),
-                   RSRC_CONF | ACCESS_CONF, "PythonOutputFilter handler [NAME]"),
-    AP_INIT_TAKE1("PythonConnectionHandler", as_cmd(directive_connection_handler), nullptr,
-                  RSRC_CONF, "PythonConnectionHandler module[::object]"),
-    AP_INIT_TAKE12("PythonOption", as_cmd(directive_option), nullptr, OR_ALL,
-                   "PythonOption key [value]"),
-    AP_INIT_TAKE2("PythonImport", as_cmd(directive_import), nullptr, RSRC_CONF,
-                  "PythonImport module[::function] interpreter_name"),
-    {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
-};
+const command_rec* python_commands() noexcept {
+  // A function-local table: initialised on first use, whatever the order of static
+  // initialisation across files.
+  static const command_rec commands[] = {
+      MP_HANDLER_DIRECTIVE("PythonPostReadRequestHandler", Phase::kPostReadRequest, RSRC_CONF,
+                           "Python post-read-request handlers"),
+      MP_HANDLER_DIRECTIVE("PythonTransHandler", Phase::kTrans, RSRC_CONF,
+                           "Python URI translation handlers"),
+      MP_HANDLER_DIRECTIVE("PythonHeaderParserHandler", Phase::kHeaderParser, OR_ALL,
+                           "Python header parser handlers"),
+      MP_HANDLER_DIRECTIVE("PythonInitHandler", Phase::kInit, OR_ALL, "Python init handlers"),
+      MP_HANDLER_DIRECTIVE("PythonAccessHandler", Phase::kAccess, OR_ALL, "Python access handlers"),
+      MP_HANDLER_DIRECTIVE("PythonAuthenHandler", Phase::kAuthen, OR_ALL,
+                           "Python authentication handlers"),
+      MP_HANDLER_DIRECTIVE("PythonAuthzHandler", Phase::kAuthz, OR_ALL,
+                           "Python authorization handlers"),
+      MP_HANDLER_DIRECTIVE("PythonTypeHandler", Phase::kType, OR_ALL, "Python MIME type handlers"),
+      MP_HANDLER_DIRECTIVE("PythonFixupHandler", Phase::kFixup, OR_ALL, "Python fixup handlers"),
+      MP_HANDLER_DIRECTIVE("PythonHandler", Phase::kHandler, OR_ALL, "Python content handlers"),
+      MP_HANDLER_DIRECTIVE("PythonLogHandler", Phase::kLog, OR_ALL, "Python logging handlers"),
+      MP_HANDLER_DIRECTIVE("PythonCleanupHandler", Phase::kCleanup, OR_ALL,
+                           "Python request cleanup handlers"),
+      AP_INIT_TAKE1("PythonHandlerModule", as_cmd(directive_handler_module), nullptr, OR_ALL,
+                    "A module whose functions handle every phase they are named for"),
+      AP_INIT_TAKE1("PythonPath", as_cmd(directive_path), nullptr, OR_ALL,
+                    "Python expression giving sys.path"),
+      AP_INIT_TAKE1("PythonInterpreter", as_cmd(directive_interpreter), nullptr, OR_ALL,
+                    "Name of the interpreter to use (main_interpreter for the main one)"),
+      MP_FLAG_DIRECTIVE("PythonDebug", 0, OR_ALL, "Tracebacks to the client"),
+      MP_FLAG_DIRECTIVE("PythonAutoReload", 1, OR_ALL, "Reload changed handler modules"),
+      MP_FLAG_DIRECTIVE("PythonInterpPerDirectory", 2, OR_ALL,
+                        "One interpreter per directory of the file served"),
+      MP_FLAG_DIRECTIVE("PythonInterpPerDirective", 3, OR_ALL,
+                        "One interpreter per directory where a directive was written"),
+      MP_FLAG_DIRECTIVE("PythonOptimize", 4, RSRC_CONF, "Python optimisation level 2"),
+      MP_FLAG_DIRECTIVE("PythonEnablePdb", 5, OR_ALL, "Run handlers under pdb (-DONE_PROCESS)"),
+      AP_INIT_TAKE12("PythonInputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterInput),
+                     RSRC_CONF | ACCESS_CONF, "PythonInputFilter handler [NAME]"),
+      AP_INIT_TAKE12("PythonOutputFilter", as_cmd(directive_filter),
+                     const_cast<int*>(&kFilterOutput), RSRC_CONF | ACCESS_CONF,
+                     "PythonOutputFilter handler [NAME]"),
+      AP_INIT_TAKE1("PythonConnectionHandler", as_cmd(directive_connection_handler), nullptr,
+                    RSRC_CONF, "PythonConnectionHandler module[::object]"),
+      AP_INIT_TAKE12("PythonOption", as_cmd(directive_option), nullptr, OR_ALL,
+                     "PythonOption key [value]"),
+      AP_INIT_TAKE2("PythonImport", as_cmd(directive_import), nullptr, RSRC_CONF,
+                    "PythonImport module[::function] interpreter_name"),
+      AP_INIT_TAKE1(
+          "PythonSessionCache", as_cmd(directive_session_cache), nullptr, RSRC_CONF,
+          "PythonSessionCache provider[:arguments] | none (socache behind SocacheSession)"),
+      {nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr},
+  };
+  return commands;
+}
+
+const command_rec* all_commands() noexcept {
+  static const std::vector<command_rec> combined = [] {
+    std::vector<command_rec> out;
+    for (const command_rec* c = python_commands(); c->name != nullptr; ++c) out.push_back(*c);
+    for (const command_rec* c = wsgi_commands(); c->name != nullptr; ++c) out.push_back(*c);
+    out.push_back(command_rec{nullptr, nullptr, nullptr, 0, RAW_ARGS, nullptr});
+    return out;
+  }();
+  return combined.data();
+}
 
 #undef MP_HANDLER_DIRECTIVE
 #undef MP_FLAG_DIRECTIVE

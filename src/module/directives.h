@@ -5,6 +5,7 @@
 
 namespace mp::module {
 
-extern const command_rec g_commands[];
+// The mod_python directives followed by the WSGI ones (module/wsgi_directives.h).
+const command_rec* all_commands() noexcept;
 
 }  // namespace mp::module

@@ -4,27 +4,45 @@
 // returns at once unless the configuration enables its phase (decided in pre_config).
 #include "module/hooks.h"
 
+#include <mod_so.h>
 #include <patchlevel.h>
 #include <util_cfgtree.h>
 
 #include <cstring>
+#include <string>
 
 #include "apache/boundary.h"
 #include "apache/global_locks.h"
+#include "apache/log.h"
 #include "apache/module_config.h"
 #include "handlers/connection_dispatch.h"
 #include "handlers/filter_dispatch.h"
 #include "handlers/phase_dispatch.h"
 #include "handlers/request_state.h"
 #include "handlers/ssi_element.h"
+#include "handlers/wsgi_dispatch.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
 #include "module/optional_functions.h"
 #include "module/phase_usage.h"
+#include "module/session_cache.h"
+#include "module/wsgi_directives.h"
 #include "python/interpreter_setup.h"
 
 namespace mp::module {
 namespace {
+
+// The real mod_wsgi or mod_python loaded beside us (their records carry the same names).
+const char* conflicting_module() {
+  for (const module_struct* m = ap_top_module; m != nullptr; m = m->next) {
+    if (m->name == nullptr) continue;
+    if ((std::strcmp(m->name, "mod_wsgi.c") == 0 && m != &wsgi_module) ||
+        (std::strcmp(m->name, "mod_python.c") == 0 && m != &python_module)) {
+      return m->name;
+    }
+  }
+  return nullptr;
+}
 
 using handlers::run_init_phase;
 using handlers::run_request_phase;
@@ -154,7 +172,16 @@ void register_phase_hooks() {
 
 int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) noexcept {
   reset_import_list(pconf);
+  reset_wsgi_globals();
+  if (const char* conflict = conflicting_module()) {
+    apache::log_server(APLOG_CRIT, 0, nullptr, "MP2002",
+                       std::string(conflict) +
+                           " is loaded together with this module; two embedded Pythons cannot "
+                           "share a process: remove its LoadModule line");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
   apache::register_global_lock_type(pconf);
+  session_cache_pre_config(pconf);
   PhaseUsage usage = scan_phase_usage(ap_conftree);
   g_enabled_phases = enabled_phases(usage);
   python::process_context().addhandler_exts = apr_pstrdup(pconf, usage.addhandler_exts.c_str());
@@ -164,6 +191,7 @@ int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) n
 int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
                 server_rec* s) noexcept {
   if (!apache::create_global_locks(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
+  if (!session_cache_post_config(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
   handlers::register_ssi_element();
   ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);
   return OK;
@@ -171,12 +199,57 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
 
 }  // namespace
 
-void register_hooks(apr_pool_t* /*pool*/) noexcept {
+namespace {
+
+apr_status_t remove_wsgi_record(void* /*unused*/) {
+  ap_remove_loaded_module(&wsgi_module);
+  return APR_SUCCESS;
+}
+
+// <IfModule wsgi_module> asks mod_so's symbol table, which only knows what LoadModule named.
+// This wrapper answers for wsgi_module and asks mod_so for everything else. mod_so registers
+// its own again in its register_hooks at every restart, before this module is loaded again.
+APR_OPTIONAL_FN_TYPE(ap_find_loaded_module_symbol) * g_mod_so_lookup = nullptr;
+
+module_struct* find_loaded_module_symbol(server_rec* s, const char* name) {
+  if (name != nullptr && std::strcmp(name, "wsgi_module") == 0 &&
+      ap_find_linked_module("mod_wsgi.c") == &wsgi_module) {
+    return &wsgi_module;
+  }
+  return g_mod_so_lookup != nullptr ? g_mod_so_lookup(s, name) : nullptr;
+}
+
+void answer_for_wsgi_symbol() {
+  auto* current = APR_RETRIEVE_OPTIONAL_FN(ap_find_loaded_module_symbol);
+  if (current == find_loaded_module_symbol) return;
+  g_mod_so_lookup = current;
+  apr_dynamic_fn_register("ap_find_loaded_module_symbol",
+                          reinterpret_cast<apr_opt_fn_t*>(&find_loaded_module_symbol));
+}
+
+// Links the wsgi_module record unless a module of that name is there already (the real
+// mod_wsgi: pre_config then refuses to start). Unlinked again before this .so is unloaded.
+void add_wsgi_record(apr_pool_t* pool) {
+  if (ap_find_linked_module("mod_wsgi.c") != nullptr) return;
+  if (ap_add_loaded_module(&wsgi_module, pool, "wsgi_module") != nullptr) return;
+  apr_pool_cleanup_register(pool, nullptr, remove_wsgi_record, apr_pool_cleanup_null);
+  answer_for_wsgi_symbol();
+}
+
+}  // namespace
+
+void register_hooks(apr_pool_t* pool) noexcept {
+  add_wsgi_record(pool);
   ap_hook_pre_config(pre_config, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_post_config(post_config, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_child_init(child_init, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_map_to_storage(map_to_storage, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_hook_handler(handlers::wsgi_content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  // After mod_alias (Alias wins, as with mod_wsgi), before mod_userdir and mod_vhost_alias.
+  static const char* const kBeforeUs[] = {"mod_alias.c", nullptr};
+  static const char* const kAfterUs[] = {"mod_userdir.c", "mod_vhost_alias.c", nullptr};
+  ap_hook_translate_name(handlers::wsgi_translate_name, kBeforeUs, kAfterUs, APR_HOOK_MIDDLE);
   register_phase_hooks();
   handlers::register_generic_filters();
   register_optional_functions();

@@ -27,8 +27,28 @@ __attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA python_modu
     mp::module::merge_config,
     mp::module::create_server_config,
     mp::module::merge_config,
-    mp::module::g_commands,
+    mp::module::all_commands(),
     register_hooks_thunk,
+    0,
+};
+
+// No configuration, directives or hooks of its own: everything is in python_module. Not
+// exported; register_hooks links it (see add_wsgi_record in hooks.cpp).
+module AP_MODULE_DECLARE_DATA wsgi_module = {
+    MODULE_MAGIC_NUMBER_MAJOR,
+    MODULE_MAGIC_NUMBER_MINOR,
+    -1,
+    "mod_wsgi.c",
+    nullptr,
+    nullptr,
+    MODULE_MAGIC_COOKIE,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
     0,
 };
 }

@@ -13,6 +13,7 @@
 #include "python/interpreter_setup.h"
 #include "python/module_state.h"
 #include "python/server_object.h"
+#include "python/socache_object.h"
 #include "python/table_object.h"
 
 namespace mp::python {
@@ -260,6 +261,7 @@ int add_module_functions_and_constants(PyObject* module) noexcept {
     if (PyModule_AddIntConstant(module, c.name, c.value) < 0) return -1;
   }
   if (PyModule_AddStringConstant(module, "mp_version", MP_VERSION_STRING) < 0) return -1;
+  if (PyModule_AddFunctions(module, g_socache_functions) < 0) return -1;
   return 0;
 }
 

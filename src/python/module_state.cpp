@@ -2,6 +2,7 @@
 #include "python/module_state.h"
 
 #include "cpython/ref.h"
+#include "python/psp_functions.h"
 
 namespace mp::python {
 
@@ -78,6 +79,7 @@ int exec_module(PyObject* module) noexcept {
       PyExc_Exception, nullptr);
   if (st->server_return == nullptr) return -1;
   if (PyModule_AddObjectRef(module, "SERVER_RETURN", st->server_return) < 0) return -1;
+  if (add_psp_functions(module) < 0) return -1;
   return add_module_functions_and_constants(module);
 }
 

@@ -45,7 +45,7 @@ def test_render_is_self_contained(tmp_path):
 
 def test_render_denies_python_source(tmp_path):
     config = render(tmp_path)
-    assert '<FilesMatch "\\.(py|pyc|pyo|pspc)$">' in config
+    assert '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">' in config
     assert "__pycache__" in config
     assert "FilesMatch" not in render(tmp_path, deny_source=False)
 
@@ -150,6 +150,15 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
         assert greet.status_code == 200 and "Hello, Ada!" in greet.text
         private = requests.get(base + "/publisher/greet/_VISITS", timeout=REQUEST_TIMEOUT)
         assert private.status_code == 403
+
+        with requests.Session() as sess:
+            signed = sess.post(base + "/guestbook/", data={"name": "Ada", "message": "hi <b>"},
+                               timeout=REQUEST_TIMEOUT)
+        assert signed.status_code == 200 and "<b>Ada</b>: hi &lt;b&gt;" in signed.text
+        assert signed.history and signed.history[0].status_code == 303
+        assert requests.get(base + "/guestbook/nope", timeout=REQUEST_TIMEOUT).status_code == 404
+        wsgi_source = requests.get(base + "/wsgi/guestbook.wsgi", timeout=REQUEST_TIMEOUT)
+        assert wsgi_source.status_code == 403
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)

@@ -1,0 +1,61 @@
+// Configuration of the mod_wsgi-compatible directives (spec mod_wsgi-compat §3). Hangs off
+// ModuleConfig::wsgi; records live in pconf and are trivially destructible.
+#pragma once
+
+#include <type_traits>
+
+#include "apache/apache.h"
+#include "apache/module_config.h"
+
+namespace mp::apache {
+
+// WSGIMapHEADToGET
+enum class HeadMapping : signed char { kUnset = -1, kOff = 0, kOn = 1, kAuto = 2 };
+
+// One WSGIScriptAlias / WSGIScriptAliasMatch.
+struct WsgiAlias {
+  const char* location;           // URL prefix (WSGIScriptAlias) or the pattern text
+  ap_regex_t* regex;              // WSGIScriptAliasMatch; null for a prefix
+  const char* target;             // file or directory ($1.. substituted for a regex)
+  const char* process_group;      // null: not given
+  const char* application_group;  // null: not given
+  const char* callable_object;    // null: not given
+  Tristate pass_authorization;
+};
+
+struct WsgiConfig {
+  apr_array_header_t* aliases;  // of WsgiAlias, server/vhost scope, configuration order
+  const char* application_group;
+  const char* callable_object;
+  const char* process_group;
+  Tristate pass_authorization;
+  Tristate chunked_request;
+  Tristate script_reloading;
+  Tristate error_override;
+  Tristate enable_sendfile;
+  Tristate pass_apache_request;
+  HeadMapping map_head_to_get;
+  apr_array_header_t* trusted_proxy_headers;  // of const char* (lower case); null: not set
+  apr_array_header_t* trusted_proxies;        // of apr_ipsubnet_t*; null: not set
+};
+static_assert(std::is_trivially_destructible_v<WsgiConfig>);
+
+// A WSGIImportScript, or a WSGIScriptAlias with literal groups: loaded at child start.
+struct WsgiPreload {
+  const char* script;
+  const char* application_group;  // already expanded (literal, %{GLOBAL} or %{SERVER})
+  const char* callable_object;    // null: the script is only imported
+  server_rec* server;
+};
+
+// Process-wide settings (server config only, main server).
+struct WsgiGlobals {
+  apr_array_header_t* python_paths;  // WSGIPythonPath entries (each may hold ':' lists)
+  apr_array_header_t* preloads;      // of WsgiPreload
+  bool restrict_embedded;
+  bool any_wsgi;  // some WSGI directive was used (enables the translate hook)
+};
+
+WsgiGlobals& wsgi_globals() noexcept;
+
+}  // namespace mp::apache

@@ -1,0 +1,409 @@
+// Embedded WSGI: mapping URLs to scripts, choosing the interpreter, running the adapter.
+#include "handlers/wsgi_dispatch.h"
+
+#include <ap_listen.h>
+#include <http_core.h>
+#include <http_request.h>
+#include <mpm_common.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <string>
+
+#include "apache/boundary.h"
+#include "apache/log.h"
+#include "apache/module_config.h"
+#include "apache/wsgi_config.h"
+#include "common/wsgi_rules.h"
+#include "cpython/exception.h"
+#include "cpython/interpreter_registry.h"
+#include "handlers/handler_cache.h"
+#include "handlers/wsgi_exchange.h"
+#include "handlers/wsgi_script.h"
+#include "python/interpreter_setup.h"
+#include "wsgi/adapter.h"
+
+namespace mp::handlers {
+
+using apache::Tristate;
+using apache::WsgiAlias;
+using apache::WsgiConfig;
+using cpython::Ref;
+
+namespace {
+
+constexpr const char* kAliasNote = "mod_wsgi.alias";
+
+// mod_alias matching: '/' in the alias matches a run of '/' in the URI, and the match must end
+// at a segment boundary. Returns the length of URI matched, or 0.
+std::size_t alias_matches(const char* uri, const char* alias) {
+  const char* u = uri;
+  const char* a = alias;
+  while (*a != '\0') {
+    if (*a == '/') {
+      if (*u != '/') return 0;
+      while (*a == '/') ++a;
+      while (*u == '/') ++u;
+    } else {
+      if (*u++ != *a++) return 0;
+    }
+  }
+  if (a > alias && a[-1] != '/' && *u != '\0' && *u != '/') return 0;
+  return static_cast<std::size_t>(u - uri);
+}
+
+const WsgiAlias* find_alias(request_rec* r, const WsgiConfig* cfg, const char** filename) {
+  if (cfg == nullptr || cfg->aliases == nullptr) return nullptr;
+  const auto* aliases = reinterpret_cast<const WsgiAlias*>(cfg->aliases->elts);
+  for (int i = 0; i < cfg->aliases->nelts; ++i) {
+    const WsgiAlias& alias = aliases[i];
+    if (alias.regex != nullptr) {
+      ap_regmatch_t match[AP_MAX_REG_MATCH];
+      if (ap_regexec(alias.regex, r->uri, AP_MAX_REG_MATCH, match, 0) != 0) continue;
+      const char* found = ap_pregsub(r->pool, alias.target, r->uri, AP_MAX_REG_MATCH, match);
+      if (found == nullptr) continue;
+      *filename = apr_pstrcat(r->pool, found, r->uri + match[0].rm_eo, nullptr);
+      return &alias;
+    }
+    std::size_t n = alias_matches(r->uri, alias.location);
+    if (n == 0) continue;
+    // The rest keeps its leading '/' ("/" mounted on a file: /x/y -> file/x/y), except that a
+    // directory target already ends in one.
+    const char* rest = r->uri + n;
+    if (n > 0 && r->uri[n - 1] == '/') --rest;
+    std::size_t target_len = std::strlen(alias.target);
+    if (target_len > 0 && alias.target[target_len - 1] == '/' && *rest == '/') ++rest;
+    *filename = apr_pstrcat(r->pool, alias.target, rest, nullptr);
+    return &alias;
+  }
+  return nullptr;
+}
+
+const WsgiConfig* server_wsgi(const request_rec* r) {
+  const auto* cfg = apache::server_config(r->server);
+  return cfg != nullptr ? cfg->wsgi : nullptr;
+}
+
+const WsgiConfig* dir_wsgi(const request_rec* r) {
+  const auto* cfg = apache::dir_config(r);
+  return cfg != nullptr ? cfg->wsgi : nullptr;
+}
+
+std::string with_port(const char* host, unsigned port) {
+  std::string out = host != nullptr ? host : "";
+  if (port != 0 && port != 80 && port != 443) out += ":" + std::to_string(port);
+  return out;
+}
+
+// %{ENV:var}: request notes, then subprocess_env, then the process environment.
+const char* env_value(const request_rec* r, const std::string& var) {
+  if (r != nullptr) {
+    if (const char* v = apr_table_get(r->notes, var.c_str())) return v;
+    if (const char* v = apr_table_get(r->subprocess_env, var.c_str())) return v;
+  }
+  return std::getenv(var.c_str());
+}
+
+// Expands an application group value (spec §5). `r` may be null (preloading).
+// The port a request to `s` will report: its own, else the first listener's (preloading
+// happens before any request exists).
+unsigned preload_port(const server_rec* s) {
+  if (s->port != 0) return s->port;
+  for (const ap_listen_rec* l = ap_listeners; l != nullptr; l = l->next) {
+    if (l->bind_addr != nullptr) return l->bind_addr->port;
+  }
+  return 0;
+}
+
+std::string expand_group(const request_rec* r, const server_rec* s, std::string_view value,
+                         const std::string& script_name, int depth = 0) {
+  unsigned port = r != nullptr ? ap_get_server_port(r) : preload_port(s);
+  if (value == "%{GLOBAL}" || value.empty()) return "";
+  if (value == "%{SERVER}") return with_port(s->server_hostname, port);
+  if (value == "%{HOST}") {
+    const char* host = r != nullptr && r->hostname != nullptr ? r->hostname : s->server_hostname;
+    return with_port(host, port);
+  }
+  if (value == "%{RESOURCE}") {
+    return with_port(s->server_hostname, port) + "|" + script_name;
+  }
+  if (value.size() > 7 && value.substr(0, 6) == "%{ENV:" && value.back() == '}') {
+    std::string var(value.substr(6, value.size() - 7));
+    const char* v = env_value(r, var);
+    std::string result = v != nullptr ? v : "";
+    if (depth == 0 && result.rfind("%{", 0) == 0 && result.rfind("%{ENV:", 0) != 0) {
+      return expand_group(r, s, result, script_name, depth + 1);
+    }
+    return result;
+  }
+  return std::string(value);
+}
+
+std::string interpreter_for_group(const std::string& group) {
+  return group.empty() ? std::string(cpython::kMainInterpreterName) : group;
+}
+
+// WSGIMapHEADToGET Auto: a content-level output filter (DEFLATE, CACHE_SAVE, ...) needs the
+// body a GET would produce.
+bool content_filters_present(const request_rec* r) {
+  for (const ap_filter_t* f = r->output_filters; f != nullptr; f = f->next) {
+    if (f->frec != nullptr && f->frec->ftype < AP_FTYPE_PROTOCOL) return true;
+  }
+  return false;
+}
+
+bool map_head_to_get(const request_rec* r, const WsgiConfig* cfg) {
+  if (!r->header_only) return false;
+  apache::HeadMapping mode = cfg != nullptr ? cfg->map_head_to_get : apache::HeadMapping::kUnset;
+  if (mode == apache::HeadMapping::kOn) return true;
+  if (mode == apache::HeadMapping::kOff) return false;
+  return content_filters_present(r);
+}
+
+void log_python_error(const cpython::Gil& gil, request_rec* r, const char* id,
+                      const std::string& head) {
+  apache::log_request(APLOG_ERR, 0, r, id, head);
+  for (const auto& line : cpython::format_current_exception(gil)) {
+    apache::log_request(APLOG_ERR, 0, r, id, line);
+  }
+}
+
+// Facts about this process that do not change while it runs.
+struct ProcessFacts {
+  bool multithread = false;
+  bool multiprocess = false;
+  int version[3] = {2, 4, 0};
+};
+
+const ProcessFacts& process_facts() {
+  static const ProcessFacts facts = [] {
+    ProcessFacts f;
+    int threaded = 0;
+    int max_daemons = 0;
+    ap_mpm_query(AP_MPMQ_IS_THREADED, &threaded);
+    ap_mpm_query(AP_MPMQ_MAX_DAEMONS, &max_daemons);
+    f.multithread = threaded != AP_MPMQ_NOT_SUPPORTED;
+    f.multiprocess = max_daemons != 1;
+    ap_version_t version;
+    ap_get_server_revision(&version);
+    f.version[0] = version.major;
+    f.version[1] = version.minor;
+    f.version[2] = version.patch;
+    return f;
+  }();
+  return facts;
+}
+
+wsgi::RequestTraits make_traits(request_rec* r, const std::string& group, const char* callable) {
+  const ProcessFacts& facts = process_facts();
+  wsgi::RequestTraits traits;
+  traits.https = std::strcmp(ap_http_scheme(r), "https") == 0;
+  traits.multithread = facts.multithread;
+  traits.multiprocess = facts.multiprocess;
+  traits.application_group = group;
+  traits.callable_object = callable;
+  for (int i = 0; i < 3; ++i) traits.apache_version[i] = facts.version[i];
+  traits.script = r->filename != nullptr ? r->filename : "";
+  return traits;
+}
+
+bool is_wsgi_handler(const char* handler) {
+  return handler != nullptr && (std::strcmp(handler, "wsgi-script") == 0 ||
+                                std::strcmp(handler, "application/x-httpd-wsgi") == 0);
+}
+
+// mod_wsgi.request_id / connection_id: the ids httpd's error log (%L) shows.
+void ensure_log_ids(request_rec* r) {
+  if (r->log_id == nullptr) {
+    const char* id = nullptr;
+    ap_run_generate_log_id(r->connection, r, &id);
+    r->log_id = id;
+  }
+  if (r->connection->log_id == nullptr) {
+    const char* id = nullptr;
+    ap_run_generate_log_id(r->connection, nullptr, &id);
+    r->connection->log_id = id;
+  }
+}
+
+// Loads the script in the attached interpreter and runs its application over `exchange`.
+int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* cfg,
+                     cpython::Interpreter& interp, const wsgi::RequestTraits& traits,
+                     ApacheExchange& exchange) {
+  python::CurrentRequestScope current(r);
+  WsgiInterpreterData* data = wsgi_data(gil, interp, traits.application_group);
+  if (data == nullptr) {
+    log_python_error(gil, r, "MP2124",
+                     "cannot prepare interpreter '" + interp.name() + "' for WSGI");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  bool reloading = cfg == nullptr || cfg->script_reloading != Tristate::kOff;
+  Ref module = Ref::borrow(wsgi_script_module(gil, *data, r->filename, r->finfo.mtime, reloading));
+  if (!module) {
+    log_python_error(gil, r, "MP2102",
+                     std::string("failed to load WSGI script '") + r->filename + "'");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  Ref application =
+      Ref::steal(PyObject_GetAttrString(module.get(), traits.callable_object.c_str()));
+  if (!application) {
+    PyErr_Clear();
+    apache::log_request(APLOG_ERR, 0, r, "MP2103",
+                        std::string("Target WSGI script '") + r->filename +
+                            "' does not contain WSGI application '" + traits.callable_object + "'");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  wsgi::Outcome outcome =
+      wsgi::run_application(gil, data->types, exchange, traits, application.get());
+  return outcome == wsgi::Outcome::kFailedBeforeResponse ? HTTP_INTERNAL_SERVER_ERROR : OK;
+}
+
+// Whether the target may run at all (spec §2); OK or the HTTP status to answer.
+int check_target(request_rec* r) {
+  bool from_alias = apr_table_get(r->notes, kAliasNote) != nullptr;
+  if (!from_alias && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
+    apache::log_request(APLOG_ERR, 0, r, "MP2120",
+                        std::string("Options ExecCGI is off in this directory: ") +
+                            (r->filename != nullptr ? r->filename : ""));
+    return HTTP_FORBIDDEN;
+  }
+  if (r->finfo.filetype == APR_NOFILE) {
+    apache::log_request(APLOG_ERR, 0, r, "MP2121",
+                        std::string("Target WSGI script not found or unable to stat: ") +
+                            (r->filename != nullptr ? r->filename : ""));
+    return HTTP_NOT_FOUND;
+  }
+  if (r->finfo.filetype == APR_DIR) {
+    apache::log_request(
+        APLOG_ERR, 0, r, "MP2122",
+        std::string("Attempt to invoke directory as WSGI application: ") + r->filename);
+    return HTTP_FORBIDDEN;
+  }
+  if (r->path_info != nullptr && *r->path_info != '\0' &&
+      r->used_path_info == AP_REQ_REJECT_PATH_INFO) {
+    return HTTP_NOT_FOUND;
+  }
+  if (apache::wsgi_globals().restrict_embedded) {
+    apache::log_request(APLOG_ERR, 0, r, "MP2123",
+                        "embedded mode of WSGI is disabled by WSGIRestrictEmbedded");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  return OK;
+}
+
+int run_wsgi(request_rec* r) {
+  const WsgiConfig* cfg = dir_wsgi(r);
+  if (int status = check_target(r); status != OK) return status;
+  bool chunked_ok = cfg == nullptr || cfg->chunked_request != Tristate::kOff;
+  int status =
+      ap_setup_client_block(r, chunked_ok ? REQUEST_CHUNKED_DECHUNK : REQUEST_CHUNKED_ERROR);
+  if (status != OK) return status;  // 411 / 413 before the application runs
+
+  std::string path_info = wsgi_rules::collapse_slashes(r->path_info != nullptr ? r->path_info : "");
+  std::string script_name = wsgi_rules::script_name(r->uri != nullptr ? r->uri : "", path_info);
+
+  const char* group_value = apr_table_get(r->notes, "mod_wsgi.application_group");
+  if (group_value == nullptr && cfg != nullptr) group_value = cfg->application_group;
+  std::string group =
+      expand_group(r, r->server, group_value != nullptr ? group_value : "%{RESOURCE}", script_name);
+  const char* callable = apr_table_get(r->notes, "mod_wsgi.callable_object");
+  if (callable == nullptr && cfg != nullptr) callable = cfg->callable_object;
+  if (callable == nullptr) callable = "application";
+  std::string callable_name = callable;
+  if (callable_name.rfind("%{ENV:", 0) == 0 && callable_name.back() == '}') {
+    const char* v = env_value(r, callable_name.substr(6, callable_name.size() - 7));
+    callable_name = v != nullptr && *v != '\0' ? v : "application";
+  }
+
+  std::string error;
+  cpython::Interpreter* interp =
+      cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
+  if (interp == nullptr) {
+    apache::log_request(APLOG_ERR, 0, r, "MP2124", "cannot create the interpreter: " + error);
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  ensure_log_ids(r);
+  wsgi::RequestTraits traits = make_traits(r, group, callable_name.c_str());
+  bool head_as_get = map_head_to_get(r, cfg);
+  traits.head = r->header_only && !head_as_get;
+  ApacheExchange exchange(r, cfg, std::move(script_name), std::move(path_info), head_as_get,
+                          traits);
+  {
+    cpython::AttachScope attach(*interp);
+    status = call_application(attach.gil(), r, cfg, *interp, traits, exchange);
+  }
+  // A small complete response is passed on only now, after the GIL was given up once.
+  exchange.send_deferred();
+  return status;
+}
+
+}  // namespace
+
+int wsgi_translate_name(request_rec* r) noexcept {
+  return apache::guard(r->server, static_cast<int>(DECLINED), [&]() -> int {
+    if (!apache::wsgi_globals().any_wsgi || r->uri == nullptr || r->uri[0] != '/') return DECLINED;
+    const char* filename = nullptr;
+    const WsgiAlias* alias = find_alias(r, server_wsgi(r), &filename);
+    if (alias == nullptr) return DECLINED;
+    r->filename = apr_pstrdup(r->pool, filename);
+    r->handler = "wsgi-script";
+    apr_table_setn(r->notes, kAliasNote, "1");
+    if (alias->application_group != nullptr) {
+      apr_table_setn(r->notes, "mod_wsgi.application_group", alias->application_group);
+    }
+    if (alias->callable_object != nullptr) {
+      apr_table_setn(r->notes, "mod_wsgi.callable_object", alias->callable_object);
+    }
+    if (alias->pass_authorization != Tristate::kUnset) {
+      apr_table_setn(r->notes, "mod_wsgi.pass_authorization",
+                     alias->pass_authorization == Tristate::kOn ? "1" : "0");
+    }
+    return OK;
+  });
+}
+
+int wsgi_content_handler(request_rec* r) noexcept {
+  if (!is_wsgi_handler(r->handler)) return DECLINED;
+  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR),
+                       [&]() -> int { return run_wsgi(r); });
+}
+
+void wsgi_preload_scripts() noexcept {
+  const apr_array_header_t* preloads = apache::wsgi_globals().preloads;
+  if (preloads == nullptr) return;
+  const auto* entries = reinterpret_cast<const apache::WsgiPreload*>(preloads->elts);
+  for (int i = 0; i < preloads->nelts; ++i) {
+    const apache::WsgiPreload& p = entries[i];
+    apache::guard(p.server, 0, [&]() -> int {
+      std::string group = expand_group(nullptr, p.server, p.application_group, "");
+      std::string error;
+      cpython::Interpreter* interp =
+          cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
+      if (interp == nullptr) {
+        apache::log_server(APLOG_ERR, 0, p.server, "MP2125",
+                           std::string("cannot preload '") + p.script + "': " + error);
+        return 0;
+      }
+      cpython::AttachScope attach(*interp);
+      WsgiInterpreterData* data = wsgi_data(attach.gil(), *interp, group);
+      apr_finfo_t info;
+      apr_time_t mtime = 0;
+      apr_pool_t* pool = nullptr;
+      if (apr_pool_create(&pool, nullptr) == APR_SUCCESS) {
+        if (apr_stat(&info, p.script, APR_FINFO_MTIME, pool) == APR_SUCCESS) mtime = info.mtime;
+        apr_pool_destroy(pool);
+      }
+      if (data == nullptr ||
+          wsgi_script_module(attach.gil(), *data, p.script, mtime, true) == nullptr) {
+        apache::log_server(APLOG_ERR, 0, p.server, "MP2125",
+                           std::string("failed to preload WSGI script '") + p.script + "'");
+        for (const auto& line : cpython::format_current_exception(attach.gil())) {
+          apache::log_server(APLOG_ERR, 0, p.server, "MP2125", line);
+        }
+      }
+      return 0;
+    });
+  }
+}
+
+}  // namespace mp::handlers

@@ -1,0 +1,151 @@
+// Loading WSGI scripts as modules of their interpreter and keeping them current.
+#include "handlers/wsgi_script.h"
+
+#include <apr_md5.h>
+
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "apache/wsgi_config.h"
+#include "handlers/handler_cache.h"
+
+namespace mp::handlers {
+
+using cpython::Ref;
+
+namespace {
+
+std::string module_name_for(const char* path) {
+  unsigned char digest[APR_MD5_DIGESTSIZE];
+  apr_md5(digest, path, std::strlen(path));
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string name = "_mod_wsgi_";
+  for (unsigned char b : digest) {
+    name.push_back(kHex[b >> 4]);
+    name.push_back(kHex[b & 0xf]);
+  }
+  return name;
+}
+
+// site.addsitedir() for every WSGIPythonPath directory (so .pth files work).
+bool apply_python_paths(const cpython::Gil& /*gil*/) {
+  const apr_array_header_t* paths = apache::wsgi_globals().python_paths;
+  if (paths == nullptr || paths->nelts == 0) return true;
+  Ref site = Ref::steal(PyImport_ImportModule("site"));
+  if (!site) return false;
+  const auto* entries = reinterpret_cast<const char* const*>(paths->elts);
+  for (int i = 0; i < paths->nelts; ++i) {
+    std::string list(entries[i]);
+    std::size_t start = 0;
+    while (start <= list.size()) {
+      std::size_t colon = list.find(':', start);
+      if (colon == std::string::npos) colon = list.size();
+      std::string dir = list.substr(start, colon - start);
+      if (!dir.empty()) {
+        Ref r = Ref::steal(PyObject_CallMethod(site.get(), "addsitedir", "s", dir.c_str()));
+        if (!r) return false;
+      }
+      start = colon + 1;
+    }
+  }
+  return true;
+}
+
+// `import mod_wsgi` inside the application sees this interpreter's names and FileWrapper.
+bool publish_mod_wsgi(const WsgiInterpreterData& data, const std::string& application_group) {
+  Ref module = Ref::steal(PyImport_ImportModule("mod_wsgi"));
+  if (!module) return false;
+  Ref group = Ref::steal(PyUnicode_DecodeLatin1(
+      application_group.data(), static_cast<Py_ssize_t>(application_group.size()), nullptr));
+  return group && PyObject_SetAttrString(module.get(), "application_group", group.get()) == 0 &&
+         PyObject_SetAttrString(module.get(), "FileWrapper", data.types.file_wrapper.get()) == 0;
+}
+
+Ref load(const char* path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    PyErr_SetFromErrnoWithFilename(PyExc_OSError, path);
+    return {};
+  }
+  std::ostringstream text;
+  text << in.rdbuf();
+  std::string source = text.str();
+  if (source.find('\0') != std::string::npos) {
+    PyErr_Format(PyExc_SyntaxError, "WSGI script '%s' contains a NUL byte", path);
+    return {};
+  }
+  Ref code = Ref::steal(Py_CompileStringExFlags(source.c_str(), path, Py_file_input, nullptr, -1));
+  if (!code) return {};
+  std::string name = module_name_for(path);
+  Ref module = Ref::steal(PyModule_New(name.c_str()));
+  if (!module) return {};
+  PyObject* dict = PyModule_GetDict(module.get());  // borrowed
+  Ref file = Ref::steal(PyUnicode_DecodeFSDefault(path));
+  if (!file || PyDict_SetItemString(dict, "__file__", file.get()) < 0 ||
+      PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) {
+    return {};
+  }
+  PyObject* modules = PyImport_GetModuleDict();  // borrowed
+  if (PyDict_SetItemString(modules, name.c_str(), module.get()) < 0) return {};
+  Ref result = Ref::steal(PyEval_EvalCode(code.get(), dict, dict));
+  if (!result) {
+    // A failed load leaves nothing behind: the next request tries again.
+    PyObject *type = nullptr, *value = nullptr, *tb = nullptr;
+    PyErr_Fetch(&type, &value, &tb);
+    if (PyDict_GetItemString(modules, name.c_str()) == module.get()) {
+      PyDict_DelItemString(modules, name.c_str());
+    }
+    PyErr_Restore(type, value, tb);
+    return {};
+  }
+  return module;
+}
+
+}  // namespace
+
+WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& interp,
+                               const std::string& application_group) {
+  HandlerInterpreterData* handler = handler_data(interp);
+  if (handler->wsgi != nullptr) return handler->wsgi;
+  auto* data = new (std::nothrow) WsgiInterpreterData();
+  if (data == nullptr) {
+    PyErr_NoMemory();
+    return nullptr;
+  }
+  if (!wsgi::create_types(gil, &data->types) || !apply_python_paths(gil) ||
+      !publish_mod_wsgi(*data, application_group)) {
+    delete data;
+    return nullptr;
+  }
+  handler->wsgi = data;  // lives as long as the interpreter: the process
+  return data;
+}
+
+PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data, const char* path,
+                             apr_time_t mtime, bool reload_on_change) {
+  auto it = data.scripts.find(path);
+  if (it != data.scripts.end() && (!reload_on_change || mtime == 0 || it->second.mtime == mtime)) {
+    return it->second.module.get();
+  }
+  std::unique_lock<std::mutex> lock(data.load_mutex, std::defer_lock);
+  {
+    cpython::DetachScope wait(gil);  // another thread may be loading it; never hold the GIL here
+    lock.lock();
+  }
+  it = data.scripts.find(path);
+  if (it != data.scripts.end() && (!reload_on_change || mtime == 0 || it->second.mtime == mtime)) {
+    return it->second.module.get();
+  }
+  Ref module = load(path);
+  if (!module) {
+    data.scripts.erase(path);
+    return nullptr;
+  }
+  WsgiScript& entry = data.scripts[path];
+  entry.module = std::move(module);
+  entry.mtime = mtime;
+  return entry.module.get();
+}
+
+}  // namespace mp::handlers

@@ -1,0 +1,327 @@
+// The WSGI call protocol (PEP 3333): environ, start_response, iterating the result, close().
+#include "wsgi/adapter.h"
+
+#include <sys/stat.h>
+
+#include <string>
+
+#include "cpython/exception.h"
+#include "cpython/ref.h"
+
+namespace mp::wsgi {
+
+using cpython::Ref;
+
+namespace {
+
+constexpr int kLogError = 3;
+constexpr int kLogDebug = 7;
+
+// The environ key `key` as an interned str, created once per interpreter.
+PyObject* interned_key(const Types& types, std::string_view key) {
+  auto it = types.keys.find(key);
+  if (it != types.keys.end()) return it->second.get();
+  PyObject* k = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
+  if (k == nullptr) return nullptr;
+  PyUnicode_InternInPlace(&k);
+  PyObject* borrowed = k;
+  types.keys.emplace(std::string(key), Ref::steal(k));
+  return borrowed;
+}
+
+class DictSink final : public EnvironSink {
+ public:
+  DictSink(PyObject* dict, const Types& types) : dict_(dict), types_(types) {}
+  void add(std::string_view key, std::string_view value, Encoding encoding) override {
+    if (failed_) return;
+    PyObject* k = interned_key(types_, key);
+    Ref v = Ref::steal(
+        encoding == Encoding::kLatin1
+            ? PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr)
+            : PyUnicode_DecodeFSDefaultAndSize(value.data(),
+                                               static_cast<Py_ssize_t>(value.size())));
+    if (k == nullptr || !v || PyDict_SetItem(dict_, k, v.get()) < 0) failed_ = true;
+  }
+  [[nodiscard]] bool failed() const noexcept { return failed_; }
+
+ private:
+  PyObject* dict_;
+  const Types& types_;
+  bool failed_ = false;
+};
+
+bool set_item(const Types& types, PyObject* dict, const char* key, PyObject* value) {
+  if (value == nullptr) return false;
+  PyObject* k = interned_key(types, key);
+  return k != nullptr && PyDict_SetItem(dict, k, value) == 0;
+}
+
+// Keeps a value the exchange already provided (e.g. a scheme from a trusted proxy header).
+bool set_default(const Types& types, PyObject* dict, const char* key, PyObject* value) {
+  PyObject* k = interned_key(types, key);
+  return k != nullptr && value != nullptr && PyDict_SetDefault(dict, k, value) != nullptr;
+}
+
+// Immutable environ values shared by all requests of the interpreter.
+enum Constant { kWsgiVersion, kModWsgiVersion, kApacheVersion, kHttp, kHttps, kConstantCount };
+
+PyObject* constant(const Types& types, Constant which, const RequestTraits& traits) {
+  Ref& slot = types.constants[which];
+  if (slot) return slot.get();
+  switch (which) {
+    case kWsgiVersion:
+      slot = Ref::steal(Py_BuildValue("(ii)", 1, 0));
+      break;
+    case kModWsgiVersion:
+      slot = Ref::steal(Py_BuildValue("(iii)", 4, 9, 4));
+      break;
+    case kApacheVersion:
+      slot = Ref::steal(Py_BuildValue("(iii)", traits.apache_version[0], traits.apache_version[1],
+                                      traits.apache_version[2]));
+      break;
+    case kHttp:
+      slot = Ref::steal(PyUnicode_InternFromString("http"));
+      break;
+    case kHttps:
+      slot = Ref::steal(PyUnicode_InternFromString("https"));
+      break;
+    default:
+      break;
+  }
+  return slot.get();
+}
+
+Ref build_environ(const RequestTraits& traits, Exchange& exchange, const Types& types,
+                  PyObject* input, PyObject* errors) {
+  Ref env = Ref::steal(_PyDict_NewPresized(64));
+  if (!env) return {};
+  DictSink sink(env.get(), types);
+  exchange.environ(sink);
+  if (sink.failed()) return {};
+  PyObject* d = env.get();
+  bool ok = set_item(types, d, "wsgi.version", constant(types, kWsgiVersion, traits)) &&
+            set_default(types, d, "wsgi.url_scheme",
+                        constant(types, traits.https ? kHttps : kHttp, traits)) &&
+            set_item(types, d, "wsgi.input", input) && set_item(types, d, "wsgi.errors", errors) &&
+            set_item(types, d, "wsgi.multithread", traits.multithread ? Py_True : Py_False) &&
+            set_item(types, d, "wsgi.multiprocess", traits.multiprocess ? Py_True : Py_False) &&
+            set_item(types, d, "wsgi.run_once", Py_False) &&
+            set_item(types, d, "wsgi.input_terminated", Py_True) &&
+            set_item(types, d, "wsgi.file_wrapper", types.file_wrapper.get()) &&
+            set_item(types, d, "apache.version", constant(types, kApacheVersion, traits)) &&
+            set_item(types, d, "mod_wsgi.version", constant(types, kModWsgiVersion, traits));
+  if (!ok) return {};
+  return env;
+}
+
+void log_exception(const cpython::Gil& gil, Exchange& exchange, const RequestTraits& traits,
+                   const char* what) {
+  exchange.log(kLogError, "MP2100",
+               std::string(what) + " in WSGI script '" + traits.script + "' (application group '" +
+                   traits.application_group + "')");
+  for (const auto& line : cpython::format_current_exception(gil)) {
+    exchange.log(kLogError, "MP2100", line);
+  }
+}
+
+// Calls result.close() if it has one; logs what it raises.
+void close_result(const cpython::Gil& gil, Exchange& exchange, const RequestTraits& traits,
+                  PyObject* result, bool* close_failed) {
+  if (result == nullptr) return;
+  Ref close = Ref::steal(PyObject_GetAttrString(result, "close"));
+  if (!close) {
+    if (PyErr_ExceptionMatches(PyExc_AttributeError)) {
+      PyErr_Clear();
+    } else {
+      log_exception(gil, exchange, traits, "exception looking up close()");
+      *close_failed = true;
+    }
+    return;
+  }
+  Ref returned = Ref::steal(PyObject_CallNoArgs(close.get()));
+  if (!returned) {
+    log_exception(gil, exchange, traits, "exception in close() of the response iterable");
+    *close_failed = true;
+  }
+}
+
+// wsgi.file_wrapper fast path: a regular file sent as a file (sendfile where allowed).
+// Returns true when the body was handled (sent or failed); false to iterate instead.
+bool try_send_file(const cpython::Gil& /*gil*/, const Types& types, RequestContext& ctx,
+                   PyObject* result) {
+  PyObject* filelike = nullptr;
+  long blksize = 0;
+  if (!ctx.status_set || ctx.body_sent != 0 || ctx.headers_sent) return false;
+  if (!file_wrapper_parts(types, result, &filelike, &blksize)) return false;
+  Ref fileno = Ref::steal(PyObject_CallMethod(filelike, "fileno", nullptr));
+  if (!fileno) {
+    PyErr_Clear();
+    return false;
+  }
+  long fd = PyLong_AsLong(fileno.get());
+  if (fd < 0) {
+    PyErr_Clear();
+    return false;
+  }
+  struct stat st {};
+  if (fstat(static_cast<int>(fd), &st) != 0 || !S_ISREG(st.st_mode)) return false;
+  Ref tell = Ref::steal(PyObject_CallMethod(filelike, "tell", nullptr));
+  long long offset = tell ? PyLong_AsLongLong(tell.get()) : -1;
+  if (offset < 0 || PyErr_Occurred()) {
+    PyErr_Clear();
+    return false;
+  }
+  auto size = static_cast<std::uint64_t>(st.st_size);
+  auto start = static_cast<std::uint64_t>(offset);
+  std::uint64_t length = start < size ? size - start : 0;
+  if (ctx.content_length && *ctx.content_length < length) length = *ctx.content_length;
+  if (!commit_headers(ctx)) return true;
+  if (length == 0) return true;
+  IoResult r = IoResult::kOk;
+  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->send_file(static_cast<int>(fd), start, length);
+  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) ctx.client_gone = true;
+  if (r == IoResult::kError) ctx.failed = true;
+  if (r == IoResult::kOk) ctx.body_sent += length;
+  return true;
+}
+
+// Data of one block from the iterable: bytes only (PEP 3333).
+bool block_bytes(PyObject* item) {
+  if (PyBytes_Check(item)) return true;
+  PyErr_Format(PyExc_TypeError,
+               "sequence of byte string values expected, value of type %.200s found",
+               Py_TYPE(item)->tp_name);
+  return false;
+}
+
+enum class IterEnd { kDone, kException, kStopped };
+
+IterEnd body_before_start() {
+  PyErr_SetString(PyExc_RuntimeError, "response body produced before start_response() was called");
+  return IterEnd::kException;
+}
+
+// A list or tuple: every item checked first (so a bad one still gives a clean 500), then
+// queued and sent at the end in one go (Apache can then compute Content-Length).
+IterEnd send_sequence(const cpython::Gil& gil, RequestContext& ctx, PyObject* result) {
+  Py_ssize_t n = PySequence_Fast_GET_SIZE(result);
+  PyObject** items = PySequence_Fast_ITEMS(result);
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!block_bytes(items[i])) return IterEnd::kException;
+  }
+  if (n > 0 && !ctx.status_set) return body_before_start();
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    if (!send_body(gil, ctx, PyBytes_AS_STRING(items[i]),
+                   static_cast<std::size_t>(PyBytes_GET_SIZE(items[i])), false)) {
+      return IterEnd::kStopped;
+    }
+  }
+  return IterEnd::kDone;
+}
+
+// Any other iterable: each non-empty block is flushed as it comes (PEP 3333 streaming).
+IterEnd send_iterator(const cpython::Gil& gil, RequestContext& ctx, PyObject* result) {
+  Ref it = Ref::steal(PyObject_GetIter(result));
+  if (!it) return IterEnd::kException;
+  while (true) {
+    Ref item = Ref::steal(PyIter_Next(it.get()));
+    if (!item) return PyErr_Occurred() ? IterEnd::kException : IterEnd::kDone;
+    if (!block_bytes(item.get())) return IterEnd::kException;
+    Py_ssize_t size = PyBytes_GET_SIZE(item.get());
+    if (size == 0) continue;
+    if (!ctx.status_set) return body_before_start();
+    if (!send_body(gil, ctx, PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(size), true)) {
+      return IterEnd::kStopped;
+    }
+  }
+}
+
+IterEnd send_iterable(const cpython::Gil& gil, RequestContext& ctx, PyObject* result) {
+  if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) {
+    return send_sequence(gil, ctx, result);
+  }
+  return send_iterator(gil, ctx, result);
+}
+
+// Ends a response whose body went out without errors: checks Content-Length and finishes.
+Outcome complete(RequestContext& ctx) {
+  if (!commit_headers(ctx)) return ctx.client_gone ? Outcome::kClientGone : Outcome::kTruncated;
+  if (ctx.content_length && !ctx.traits->head && ctx.body_sent < *ctx.content_length &&
+      ctx.status != 204 && ctx.status != 304) {
+    ctx.exchange->log(kLogError, "MP2105",
+                      "WSGI application returned " + std::to_string(ctx.body_sent) +
+                          " bytes but its Content-Length is " +
+                          std::to_string(*ctx.content_length) + "; connection closed");
+    return Outcome::kTruncated;
+  }
+  if (ctx.exchange->defer_finish()) return Outcome::kCompleted;
+  IoResult r = IoResult::kOk;
+  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->finish();
+  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) return Outcome::kClientGone;
+  return r == IoResult::kOk ? Outcome::kCompleted : Outcome::kTruncated;
+}
+
+// Sends what the application returned, calls its close() and ends the response.
+Outcome respond(const cpython::Gil& gil, const Types& types, RequestContext& ctx,
+                const RequestTraits& traits, PyObject* result) {
+  Exchange& exchange = *ctx.exchange;
+  Outcome outcome = Outcome::kCompleted;
+  IterEnd end = IterEnd::kDone;
+  if (!try_send_file(gil, types, ctx, result)) end = send_iterable(gil, ctx, result);
+  if (end == IterEnd::kException) {
+    log_exception(gil, exchange, traits, "exception");
+    outcome = ctx.headers_sent ? Outcome::kTruncated : Outcome::kFailedBeforeResponse;
+  } else if (!ctx.status_set) {
+    exchange.log(
+        kLogError, "MP2101",
+        "WSGI application in '" + traits.script + "' returned without calling start_response()");
+    outcome = Outcome::kFailedBeforeResponse;
+  }
+  // close() runs before the response is finished: the application is done with its
+  // resources by the time the server has everything.
+  bool close_failed = false;
+  close_result(gil, exchange, traits, result, &close_failed);
+  if (outcome != Outcome::kCompleted) return outcome;
+  if (ctx.client_gone) {
+    exchange.log(kLogDebug, "MP2106", "client closed the connection during the response");
+    return Outcome::kClientGone;
+  }
+  if (ctx.failed) return Outcome::kTruncated;
+  if (close_failed && !ctx.headers_sent) return Outcome::kFailedBeforeResponse;
+  return complete(ctx);
+}
+
+}  // namespace
+
+Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+                        const RequestTraits& traits, PyObject* application) {
+  RequestContext ctx;
+  ctx.exchange = &exchange;
+  ctx.traits = &traits;
+  Ref start_response = new_start_response(gil, types, &ctx);
+  Ref input = start_response ? new_input(gil, types, &ctx) : Ref();
+  Ref errors = input ? new_errors(gil, types, &ctx) : Ref();
+  Ref environ = errors ? build_environ(traits, exchange, types, input.get(), errors.get()) : Ref();
+  if (!environ) {
+    log_exception(gil, exchange, traits, "cannot build the environ");
+    detach(gil, start_response.get(), input.get(), errors.get());
+    return Outcome::kFailedBeforeResponse;
+  }
+
+  Ref result = Ref::steal(
+      PyObject_CallFunctionObjArgs(application, environ.get(), start_response.get(), nullptr));
+  Outcome outcome = Outcome::kCompleted;
+  if (!result) {
+    log_exception(gil, exchange, traits, "exception");
+    outcome = ctx.headers_sent ? Outcome::kTruncated : Outcome::kFailedBeforeResponse;
+  } else {
+    outcome = respond(gil, types, ctx, traits, result.get());
+  }
+  if (outcome == Outcome::kTruncated && ctx.headers_sent && !ctx.client_gone) exchange.abort();
+  result.reset();
+  detach(gil, start_response.get(), input.get(), errors.get());
+  if (PyErr_Occurred()) PyErr_Clear();
+  return outcome;
+}
+
+}  // namespace mp::wsgi

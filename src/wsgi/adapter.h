@@ -1,0 +1,24 @@
+// The WSGI adapter: calls a PEP 3333 application for one request over an Exchange.
+#pragma once
+
+#include <Python.h>
+
+#include "cpython/thread_attach.h"
+#include "wsgi/exchange.h"
+#include "wsgi/objects.h"
+
+namespace mp::wsgi {
+
+enum class Outcome {
+  kCompleted,             // the response was sent in full
+  kFailedBeforeResponse,  // nothing was sent; the caller answers 500 (traceback logged)
+  kTruncated,             // the response started and was cut (logged; client can tell)
+  kClientGone,            // the client went away; the application was closed
+};
+
+// Builds the environ, calls `application`, sends what it returns and always calls its
+// close(). Never leaves a Python exception set.
+Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+                        const RequestTraits& traits, PyObject* application);
+
+}  // namespace mp::wsgi

@@ -1,0 +1,5 @@
+from django.contrib import admin
+
+from djdemo.notes.models import Note
+
+admin.site.register(Note)

@@ -1,0 +1,591 @@
+// The WSGI adapter (src/wsgi) against a fake exchange and a real embedded interpreter: the
+// PEP 3333 call protocol without Apache.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "cpython/interpreter_registry.h"
+#include "cpython/ref.h"
+#include "cpython/runtime.h"
+#include "wsgi/adapter.h"
+
+namespace mp::wsgi {
+namespace {
+
+using cpython::AttachScope;
+using cpython::Ref;
+
+class FakeExchange final : public Exchange {
+ public:
+  std::vector<std::pair<std::string, std::string>> env = {
+      {"REQUEST_METHOD", "GET"},      {"SCRIPT_NAME", "/app"},      {"PATH_INFO", "/x"},
+      {"QUERY_STRING", ""},           {"SERVER_NAME", "localhost"}, {"SERVER_PORT", "80"},
+      {"SERVER_PROTOCOL", "HTTP/1.1"}};
+  std::string input;
+  std::size_t read_chunk = 1 << 20;
+  bool read_error = false;
+  std::size_t client_gone_after = static_cast<std::size_t>(-1);  // bytes written before EPIPE
+
+  int status = 0;
+  std::string status_line;
+  std::vector<Header> headers;
+  int starts = 0;
+  std::string body;
+  int flushes = 0;
+  bool finished = false;
+  bool aborted = false;
+  std::vector<std::string> logs;
+  int files_sent = 0;
+
+  void environ(EnvironSink& sink) override {
+    for (const auto& [k, v] : env) sink.add(k, v);
+  }
+  long read(char* buffer, std::size_t size, std::string* error) override {
+    if (read_error) {
+      *error = "simulated failure";
+      return -1;
+    }
+    std::size_t n = std::min({size, read_chunk, input.size() - read_pos_});
+    std::copy_n(input.data() + read_pos_, n, buffer);
+    read_pos_ += n;
+    return static_cast<long>(n);
+  }
+  IoResult start(int s, std::string_view line, const std::vector<Header>& h) override {
+    ++starts;
+    status = s;
+    status_line = line;
+    headers = h;
+    return IoResult::kOk;
+  }
+  IoResult write(const char* data, std::size_t size, bool flush) override {
+    if (body.size() + size > client_gone_after) return IoResult::kClientGone;
+    body.append(data, size);
+    if (flush) ++flushes;
+    return IoResult::kOk;
+  }
+  IoResult send_file(int fd, std::uint64_t offset, std::uint64_t length) override {
+    ++files_sent;
+    std::string data(length, '\0');
+    if (pread(fd, data.data(), length, static_cast<off_t>(offset)) != static_cast<ssize_t>(length))
+      return IoResult::kError;
+    body += data;
+    return IoResult::kOk;
+  }
+  IoResult finish() override {
+    finished = true;
+    return IoResult::kOk;
+  }
+  void abort() override { aborted = true; }
+  void log(int /*level*/, std::string_view id, std::string_view message) override {
+    logs.push_back(std::string(id) + " " + std::string(message));
+  }
+  bool logged(std::string_view needle) const {
+    for (const auto& l : logs) {
+      if (l.find(needle) != std::string::npos) return true;
+    }
+    return false;
+  }
+
+ private:
+  std::size_t read_pos_ = 0;
+};
+
+cpython::Interpreter& main_interp() {
+  std::string error;
+  return *cpython::InterpreterRegistry::instance().get(cpython::kMainInterpreterName, &error);
+}
+
+// Runs `source` (which defines `application`) for one request over `ex`.
+class AdapterTest : public ::testing::Test {
+ protected:
+  Outcome run(const char* source, FakeExchange& ex, const RequestTraits& traits = {}) {
+    AttachScope scope(main_interp());
+    if (types_ == nullptr) {
+      types_ = new Types();  // kept for the process, as the module keeps it per interpreter
+      EXPECT_TRUE(create_types(scope.gil(), types_));
+    }
+    globals_ = Ref::steal(PyDict_New());
+    PyDict_SetItemString(globals_.get(), "__builtins__", PyEval_GetBuiltins());
+    Ref r = Ref::steal(PyRun_String(source, Py_file_input, globals_.get(), globals_.get()));
+    if (!r) {
+      PyErr_Print();
+      ADD_FAILURE() << "source failed";
+      return Outcome::kFailedBeforeResponse;
+    }
+    PyObject* app = PyDict_GetItemString(globals_.get(), "application");
+    EXPECT_NE(app, nullptr);
+    Outcome out = run_application(scope.gil(), *types_, ex, traits, app);
+    EXPECT_FALSE(PyErr_Occurred());
+    return out;
+  }
+
+  // The value of a Python expression evaluated in the last script's globals, as str().
+  std::string eval(const char* expr) {
+    AttachScope scope(main_interp());
+    Ref v = Ref::steal(PyRun_String(expr, Py_eval_input, globals_.get(), globals_.get()));
+    if (!v) {
+      PyErr_Print();
+      return "<error>";
+    }
+    Ref s = Ref::steal(PyObject_Str(v.get()));
+    return PyUnicode_AsUTF8(s.get());
+  }
+
+  void exec(const char* code) {
+    AttachScope scope(main_interp());
+    Ref v = Ref::steal(PyRun_String(code, Py_file_input, globals_.get(), globals_.get()));
+    if (!v) PyErr_Print();
+    ASSERT_TRUE(v);
+  }
+
+  void TearDown() override {
+    AttachScope scope(main_interp());
+    globals_.reset();
+  }
+
+  static Types* types_;
+  Ref globals_;
+};
+Types* AdapterTest::types_ = nullptr;
+
+TEST_F(AdapterTest, HelloListIsQueuedAndFinished) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/plain"), ("X-A", "1")])
+    return [b"Hello ", b"world"]
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.status, 200);
+  EXPECT_EQ(ex.status_line, "200 OK");
+  ASSERT_EQ(ex.headers.size(), 2u);
+  EXPECT_EQ(ex.headers[1].name, "X-A");
+  EXPECT_EQ(ex.body, "Hello world");
+  EXPECT_EQ(ex.flushes, 0);  // a list goes out in one piece at finish()
+  EXPECT_TRUE(ex.finished);
+  EXPECT_FALSE(ex.aborted);
+}
+
+TEST_F(AdapterTest, EnvironHasWsgiKeysAndLatin1Strings) {
+  FakeExchange ex;
+  ex.env.emplace_back("HTTP_X_NAME", "caf\xe9");
+  RequestTraits traits;
+  traits.https = true;
+  traits.multithread = true;
+  run(R"(
+seen = {}
+def application(environ, start_response):
+    seen.update(environ)
+    start_response("200 OK", [])
+    return []
+)",
+      ex, traits);
+  EXPECT_EQ(eval("seen['HTTP_X_NAME'] == 'caf\\xe9'"), "True");
+  EXPECT_EQ(eval("seen['wsgi.version']"), "(1, 0)");
+  EXPECT_EQ(eval("seen['wsgi.url_scheme']"), "https");
+  EXPECT_EQ(eval("seen['wsgi.multithread']"), "True");
+  EXPECT_EQ(eval("seen['wsgi.run_once']"), "False");
+  EXPECT_EQ(eval("seen['wsgi.input_terminated']"), "True");
+  EXPECT_EQ(eval("all(type(k) is str for k in seen)"), "True");
+  EXPECT_EQ(eval("all(type(v) is str for k, v in seen.items() if k.isupper())"), "True");
+  EXPECT_TRUE(ex.finished);
+}
+
+TEST_F(AdapterTest, GeneratorBlocksAreFlushedAndCloseIsCalled) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+closed = []
+class Body:
+    def __iter__(self):
+        yield b"a"
+        yield b""
+        yield b"b"
+    def close(self):
+        closed.append(1)
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return Body()
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.body, "ab");
+  EXPECT_EQ(ex.flushes, 2);
+  EXPECT_EQ(eval("closed"), "[1]");
+}
+
+TEST_F(AdapterTest, WriteCallableSendsAtOnce) {
+  FakeExchange ex;
+  run(R"(
+def application(environ, start_response):
+    write = start_response("200 OK", [])
+    write(b"first,")
+    return [b"second"]
+)",
+      ex);
+  EXPECT_EQ(ex.body, "first,second");
+  EXPECT_GE(ex.flushes, 1);
+}
+
+TEST_F(AdapterTest, ExceptionBeforeStartIsA500WithTraceback) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    raise ValueError("boom")
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kFailedBeforeResponse);
+  EXPECT_EQ(ex.starts, 0);
+  EXPECT_TRUE(ex.logged("ValueError: boom"));
+}
+
+TEST_F(AdapterTest, ExceptionAfterBodyStartedTruncates) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+closed = []
+class Body:
+    def __iter__(self):
+        yield b"partial"
+        raise RuntimeError("midway")
+    def close(self):
+        closed.append(1)
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return Body()
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kTruncated);
+  EXPECT_TRUE(ex.aborted);
+  EXPECT_FALSE(ex.finished);
+  EXPECT_EQ(ex.body, "partial");
+  EXPECT_EQ(eval("closed"), "[1]");
+  EXPECT_TRUE(ex.logged("RuntimeError: midway"));
+}
+
+TEST_F(AdapterTest, NonIterableAndStrBlocksFailCleanly) {
+  FakeExchange ex1;
+  EXPECT_EQ(run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return 42
+)",
+                ex1),
+            Outcome::kFailedBeforeResponse);
+  EXPECT_EQ(ex1.starts, 0);
+  FakeExchange ex2;
+  EXPECT_EQ(run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return [b"ok", "text"]
+)",
+                ex2),
+            Outcome::kFailedBeforeResponse);
+  EXPECT_EQ(ex2.starts, 0);  // checked before anything was committed
+  EXPECT_TRUE(ex2.logged("TypeError"));
+}
+
+TEST_F(AdapterTest, SecondStartResponseReplacesBeforeBody) {
+  FakeExchange ex;
+  run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("X-First", "1")])
+    start_response("404 Not Found", [("X-Second", "1")])
+    return [b"x"]
+)",
+      ex);
+  EXPECT_EQ(ex.status, 404);
+  ASSERT_EQ(ex.headers.size(), 1u);
+  EXPECT_EQ(ex.headers[0].name, "X-Second");
+}
+
+TEST_F(AdapterTest, ExcInfoAfterHeadersSentReraises) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+import sys
+def application(environ, start_response):
+    write = start_response("200 OK", [])
+    write(b"started")
+    try:
+        raise KeyError("late")
+    except KeyError:
+        start_response("500 Oops", [], sys.exc_info())
+    return [b"never"]
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kTruncated);
+  EXPECT_TRUE(ex.aborted);
+  EXPECT_EQ(ex.body, "started");
+  EXPECT_TRUE(ex.logged("KeyError"));
+}
+
+TEST_F(AdapterTest, ExcInfoBeforeHeadersReplacesResponse) {
+  FakeExchange ex;
+  run(R"(
+import sys
+def application(environ, start_response):
+    start_response("200 OK", [])
+    try:
+        raise KeyError("x")
+    except KeyError:
+        start_response("500 Internal Server Error", [("Content-Type", "text/plain")],
+                       sys.exc_info())
+    return [b"error page"]
+)",
+      ex);
+  EXPECT_EQ(ex.status, 500);
+  EXPECT_EQ(ex.body, "error page");
+}
+
+TEST_F(AdapterTest, BadHeadersAreRefused) {
+  const char* apps[] = {
+      "def application(e, sr):\n    sr('200 OK', [('X-A', 'a\\r\\nSet-Cookie: x')])\n    "
+      "return []\n",
+      "def application(e, sr):\n    sr('200 OK', [('X-A', 'snow \\u2603')])\n    return []\n",
+      "def application(e, sr):\n    sr('200 OK', [('Bad Name', 'v')])\n    return []\n",
+      "def application(e, sr):\n    sr('200 OK', [('X-A', 'a\\x00b')])\n    return []\n",
+      "def application(e, sr):\n    sr('200 OK', (('X-A', 'v'),))\n    return []\n",
+      "def application(e, sr):\n    sr('OK', [])\n    return []\n",
+      "def application(e, sr):\n    sr('200 OK', [('Content-Length', 'ten')])\n    return []\n",
+  };
+  for (const char* app : apps) {
+    FakeExchange ex;
+    EXPECT_EQ(run(app, ex), Outcome::kFailedBeforeResponse) << app;
+    EXPECT_EQ(ex.starts, 0) << app;
+  }
+}
+
+TEST_F(AdapterTest, HopByHopHeadersAreDroppedAndLogged) {
+  FakeExchange ex;
+  run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Connection", "close"), ("X-Kept", "1")])
+    return [b""]
+)",
+      ex);
+  ASSERT_EQ(ex.headers.size(), 1u);
+  EXPECT_EQ(ex.headers[0].name, "X-Kept");
+  EXPECT_TRUE(ex.logged("MP2103"));
+}
+
+TEST_F(AdapterTest, ContentLengthTooSmallCutsOutput) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "3")])
+    return [b"abcdef"]
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.body, "abc");
+  EXPECT_TRUE(ex.logged("MP2104"));
+}
+
+TEST_F(AdapterTest, ContentLengthTooLargeTruncates) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "10")])
+    return [b"short"]
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kTruncated);
+  EXPECT_TRUE(ex.aborted);
+  EXPECT_FALSE(ex.finished);
+  EXPECT_TRUE(ex.logged("MP2105"));
+}
+
+TEST_F(AdapterTest, HeadDoesNotCheckBodyLength) {
+  FakeExchange ex;
+  RequestTraits traits;
+  traits.head = true;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "100")])
+    return []
+)",
+                    ex, traits);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_TRUE(ex.finished);
+}
+
+TEST_F(AdapterTest, InputStreamMethods) {
+  FakeExchange ex;
+  ex.input = "line one\nline two\nthird\n" + std::string(100000, 'x');
+  ex.read_chunk = 3;  // the body arrives in small pieces, as a chunked upload may
+  run(R"(
+out = {}
+def application(environ, start_response):
+    i = environ["wsgi.input"]
+    out["zero"] = i.read(0)
+    out["l1"] = i.readline()
+    out["part"] = i.readline(4)
+    out["rest2"] = i.readline()
+    out["lines"] = i.readlines(1)
+    out["n"] = len(i.read(50))
+    out["all"] = len(i.read())
+    out["eof"] = i.read()
+    out["eof2"] = i.readline()
+    start_response("200 OK", [])
+    return []
+)",
+      ex);
+  EXPECT_EQ(eval("out['zero']"), "b''");
+  EXPECT_EQ(eval("out['l1']"), "b'line one\\n'");
+  EXPECT_EQ(eval("out['part']"), "b'line'");
+  EXPECT_EQ(eval("out['rest2']"), "b' two\\n'");
+  EXPECT_EQ(eval("out['lines']"), "[b'third\\n']");
+  EXPECT_EQ(eval("out['n']"), "50");
+  EXPECT_EQ(eval("out['all']"), "99950");
+  EXPECT_EQ(eval("out['eof']"), "b''");
+  EXPECT_EQ(eval("out['eof2']"), "b''");
+}
+
+TEST_F(AdapterTest, InputIterationAndErrors) {
+  FakeExchange ex;
+  ex.input = "a\nb\nc";
+  run(R"(
+out = {}
+def application(environ, start_response):
+    out["lines"] = list(environ["wsgi.input"])
+    start_response("200 OK", [])
+    return []
+)",
+      ex);
+  EXPECT_EQ(eval("out['lines']"), "[b'a\\n', b'b\\n', b'c']");
+
+  FakeExchange bad;
+  bad.read_error = true;
+  run(R"(
+out = {}
+def application(environ, start_response):
+    for attempt in range(2):
+        try:
+            environ["wsgi.input"].read(10)
+        except OSError as e:
+            out[attempt] = str(e)
+    start_response("200 OK", [])
+    return []
+)",
+      bad);
+  EXPECT_EQ(eval("'request data read error' in out[0] and out[0] == out[1]"), "True");
+}
+
+TEST_F(AdapterTest, FileWrapperUsesSendFileForRegularFiles) {
+  char path[] = "/tmp/wsgi_fw_XXXXXX";
+  int fd = mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::write(fd, "0123456789", 10), 10);
+  ::close(fd);
+  FakeExchange ex;
+  std::string source = std::string(R"(
+def application(environ, start_response):
+    f = open(")") + path +
+                       R"(", "rb")
+    f.seek(2)
+    start_response("200 OK", [])
+    return environ["wsgi.file_wrapper"](f, 4)
+)";
+  EXPECT_EQ(run(source.c_str(), ex), Outcome::kCompleted);
+  EXPECT_EQ(ex.files_sent, 1);
+  EXPECT_EQ(ex.body, "23456789");
+
+  FakeExchange ex2;  // not a real file: iterated in blksize pieces
+  run(R"(
+import io
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return environ["wsgi.file_wrapper"](io.BytesIO(b"abcdefgh"), 3)
+)",
+      ex2);
+  EXPECT_EQ(ex2.files_sent, 0);
+  EXPECT_EQ(ex2.body, "abcdefgh");
+  EXPECT_EQ(ex2.flushes, 3);
+  unlink(path);
+}
+
+TEST_F(AdapterTest, ObjectsRefuseUseAfterTheRequest) {
+  FakeExchange ex;
+  run(R"(
+kept = {}
+def application(environ, start_response):
+    kept["sr"] = start_response
+    kept["input"] = environ["wsgi.input"]
+    kept["write"] = start_response("200 OK", [])
+    return []
+)",
+      ex);
+  exec(R"(
+errors = []
+for call in (lambda: kept["sr"]("200 OK", []), lambda: kept["input"].read(),
+             lambda: kept["write"](b"x")):
+    try:
+        call()
+    except RuntimeError as e:
+        errors.append(str(e))
+)");
+  EXPECT_EQ(eval("len(errors)"), "3");
+}
+
+TEST_F(AdapterTest, ErrorsStreamLogsLines) {
+  FakeExchange ex;
+  run(R"(
+def application(environ, start_response):
+    err = environ["wsgi.errors"]
+    err.write("first line\nsecond ")
+    err.writelines(["part\n", "unterminated"])
+    start_response("200 OK", [])
+    return []
+)",
+      ex);
+  EXPECT_TRUE(ex.logged("MP2110 first line"));
+  EXPECT_TRUE(ex.logged("MP2110 second part"));
+  EXPECT_TRUE(ex.logged("MP2110 unterminated"));  // flushed when the request ends
+}
+
+TEST_F(AdapterTest, ClientGoneStopsIterationAndCloses) {
+  FakeExchange ex;
+  ex.client_gone_after = 5;
+  Outcome out = run(R"(
+state = {"blocks": 0, "closed": False}
+class Body:
+    def __iter__(self):
+        while True:
+            state["blocks"] += 1
+            yield b"xxx"
+    def close(self):
+        state["closed"] = True
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return Body()
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kClientGone);
+  EXPECT_EQ(eval("state['closed']"), "True");
+  EXPECT_EQ(eval("state['blocks']"), "2");
+}
+
+TEST_F(AdapterTest, NoStartResponseIsAnError) {
+  FakeExchange ex;
+  EXPECT_EQ(run("def application(e, sr):\n    return []\n", ex), Outcome::kFailedBeforeResponse);
+  EXPECT_TRUE(ex.logged("MP2101"));
+  FakeExchange ex2;
+  EXPECT_EQ(run("def application(e, sr):\n    return [b'body']\n", ex2),
+            Outcome::kFailedBeforeResponse);
+  EXPECT_EQ(ex2.starts, 0);
+}
+
+}  // namespace
+}  // namespace mp::wsgi
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  std::string error;
+  if (!mp::cpython::start_python({}, &error)) {
+    std::fprintf(stderr, "cannot start Python: %s\n", error.c_str());
+    return 1;
+  }
+  return RUN_ALL_TESTS();
+}
