@@ -1,11 +1,9 @@
 // Per-thread thread-state cache and the attach/detach scopes.
 #include "cpython/thread_attach.h"
 
-#include <type_traits>
 #include <utility>
 #include <vector>
 
-#include "common/fifo_gate.h"
 #include "cpython/interpreter_registry.h"
 
 // CPython 3.11 exports this; it returns the runtime's current thread state (that of the
@@ -67,15 +65,6 @@ PyThreadState* ensure_main_state() noexcept {
 
 }  // namespace
 
-void take_gil_queued(PyThreadState* tstate) noexcept {
-  // Worker threads may still take the GIL while exit() runs static destructors: the gate must
-  // have none.
-  static_assert(std::is_trivially_destructible_v<common::FifoGate>);
-  static common::FifoGate queue;
-  const common::FifoGateTurn turn(queue);
-  PyEval_RestoreThread(tstate);
-}
-
 bool holds_gil() noexcept { return held_by_this_thread() != nullptr; }
 
 PyThreadState* thread_state_for(Interpreter& interp) noexcept {
@@ -98,7 +87,7 @@ AttachScope::AttachScope(Interpreter& interp) noexcept {
     PyThreadState_Swap(target);
   } else {
     mode_ = Mode::kAcquired;
-    take_gil_queued(target);
+    PyEval_RestoreThread(target);
   }
 }
 

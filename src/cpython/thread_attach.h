@@ -39,18 +39,11 @@ class AttachScope {
   Mode mode_ = Mode::kAcquired;
 };
 
-// Takes the GIL for `tstate` (PyEval_RestoreThread) after queueing, first come first served,
-// behind our other threads, so that at most one of them waits on the GIL itself. CPython lets
-// every GIL waiter that has waited a switch interval (5 ms) force the holder to drop the GIL;
-// with dozens of Apache threads waiting, that cut requests into slices, woke each waiter every
-// 5 ms, and handed the GIL out in no particular order.
-void take_gil_queued(PyThreadState* tstate) noexcept;
-
 // Releases the GIL for the duration of blocking work (Apache I/O) and takes it back after.
 class DetachScope {
  public:
   explicit DetachScope(const Gil& /*proof*/) noexcept : saved_(PyEval_SaveThread()) {}
-  ~DetachScope() { take_gil_queued(saved_); }
+  ~DetachScope() { PyEval_RestoreThread(saved_); }
   DetachScope(const DetachScope&) = delete;
   DetachScope& operator=(const DetachScope&) = delete;
 

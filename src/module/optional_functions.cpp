@@ -31,7 +31,7 @@ PyInterpreterState* acquire(const char* name) noexcept {
   std::string error;
   cpython::Interpreter* interp = cpython::InterpreterRegistry::instance().get(name, &error);
   if (interp == nullptr) return nullptr;
-  cpython::take_gil_queued(cpython::thread_state_for(*interp));
+  PyEval_RestoreThread(cpython::thread_state_for(*interp));
   t_acquired = interp;
   return interp->state();
 }

@@ -7,7 +7,6 @@
 
 #include "cpython/exception.h"
 #include "cpython/ref.h"
-#include "cpython/thread_attach.h"
 
 namespace mp::wsgi {
 
@@ -179,12 +178,8 @@ bool try_send_file(const cpython::Gil& /*gil*/, const Types& types, RequestConte
   if (!commit_headers(ctx)) return true;
   if (length == 0) return true;
   IoResult r = IoResult::kOk;
-  {
-    const cpython::GilAssumed held;
-    const cpython::DetachScope unlocked(held.gil());
-    r = ctx.exchange->send_file(static_cast<int>(fd), start, length);
-  }
-  if (r == IoResult::kClientGone) ctx.client_gone = true;
+  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->send_file(static_cast<int>(fd), start, length);
+  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) ctx.client_gone = true;
   if (r == IoResult::kError) ctx.failed = true;
   if (r == IoResult::kOk) ctx.body_sent += length;
   return true;
@@ -261,12 +256,8 @@ Outcome complete(RequestContext& ctx) {
   }
   if (ctx.exchange->defer_finish()) return Outcome::kCompleted;
   IoResult r = IoResult::kOk;
-  {
-    const cpython::GilAssumed held;
-    const cpython::DetachScope unlocked(held.gil());
-    r = ctx.exchange->finish();
-  }
-  if (r == IoResult::kClientGone) return Outcome::kClientGone;
+  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->finish();
+  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) return Outcome::kClientGone;
   return r == IoResult::kOk ? Outcome::kCompleted : Outcome::kTruncated;
 }
 

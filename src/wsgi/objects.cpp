@@ -12,7 +12,6 @@
 
 #include "common/wsgi_rules.h"
 #include "cpython/guard.h"
-#include "cpython/thread_attach.h"
 
 namespace mp::wsgi {
 
@@ -265,12 +264,8 @@ bool fill(RequestContext& ctx, std::size_t want) {
   ctx.input.resize(old + chunk);
   long n = 0;
   std::string error;
-  {
-    const cpython::GilAssumed held;
-    const cpython::DetachScope unlocked(held.gil());
-    n = ctx.exchange->read(ctx.input.data() + old, chunk, &error);
-  }
-  ctx.input.resize(old + static_cast<std::size_t>(std::max(n, 0L)));
+  Py_BEGIN_ALLOW_THREADS n = ctx.exchange->read(ctx.input.data() + old, chunk, &error);
+  Py_END_ALLOW_THREADS ctx.input.resize(old + static_cast<std::size_t>(std::max(n, 0L)));
   if (n < 0) {
     ctx.input_error = error.empty() ? "unknown error" : error;
     PyErr_Format(PyExc_OSError, "request data read error: %s", ctx.input_error.c_str());
@@ -712,9 +707,8 @@ bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* dat
   }
   IoResult r = IoResult::kOk;
   if (flush) {
-    const cpython::GilAssumed held;
-    const cpython::DetachScope unlocked(held.gil());
-    r = ctx.exchange->write(data, size, true);
+    Py_BEGIN_ALLOW_THREADS r = ctx.exchange->write(data, size, true);
+    Py_END_ALLOW_THREADS
   } else {
     r = ctx.exchange->write(data, size, false);
   }
