@@ -11,37 +11,17 @@ import time
 
 import pytest
 
-from wsgiapps import MARKS, abort_close, connect, marker_path, read_head, rss_kib, script, \
-    wait_marker
+from wsgiapps import MARKED_BODY, MARKS, abort_close, connect, marker_path, read_head, rss_kib, \
+    script, wait_marker
 
 ALIAS = "WSGIScriptAlias /app @DOCROOT@/app.wsgi\n"
 
 # Tracebacks are logged line by line with the same id.
 TRACE = ("MP2100",)
 
-BAD_APP = '''
-    import os
+BAD_APP = MARKED_BODY + '''
     import sys
     import time
-
-    MARKS = "@MARKS@"
-
-
-    def mark(name, text="closed"):
-        with open(os.path.join(MARKS, name), "a") as f:
-            f.write(text + "\\n")
-
-
-    class Body:
-        def __init__(self, blocks, name):
-            self.blocks = blocks
-            self.name = name
-
-        def __iter__(self):
-            return iter(self.blocks)
-
-        def close(self):
-            mark(self.name)
 
 
     def failing(name, before=(b"first block",)):

@@ -12,7 +12,8 @@ import time
 
 import pytest
 
-from wsgiapps import ENV_APP, MARKS, connect, marker_path, read_head, script, wait_marker
+from wsgiapps import ENV_APP, MARKED_BODY, MARKS, connect, marker_path, read_head, script, \
+    wait_marker
 
 VALIDATED = pytest.mark.parametrize("validated", [False, True], ids=["plain", "validated"])
 
@@ -184,28 +185,8 @@ def test_script_alias_match(apache, validated):
 
 # ------------------------------------------------------------------- response protocol
 
-PROTO_APP = '''
-    import os
+PROTO_APP = MARKED_BODY + '''
     import sys
-
-    MARKS = "@MARKS@"
-
-
-    def mark(name, text="done"):
-        with open(os.path.join(MARKS, name), "a") as f:
-            f.write(text + "\\n")
-
-
-    class Body:
-        def __init__(self, blocks, name):
-            self.blocks = blocks
-            self.name = name
-
-        def __iter__(self):
-            return iter(self.blocks)
-
-        def close(self):
-            mark(self.name)
 
 
     def application(environ, start_response):

@@ -27,6 +27,33 @@ application = _validate.validator(application)
 '''
 
 
+# Shared head of the test applications that report, through marker files, when the server
+# closed their iterable: ``mark(name)`` appends a line to ``<MARKS>/<name>``, and
+# ``Body(blocks, name)`` is an iterable whose close() marks ``name``. Callers replace @MARKS@.
+MARKED_BODY = '''
+    import os
+
+    MARKS = "@MARKS@"
+
+
+    def mark(name, text="closed"):
+        with open(os.path.join(MARKS, name), "a") as f:
+            f.write(text + "\\n")
+
+
+    class Body:
+        def __init__(self, blocks, name):
+            self.blocks = blocks
+            self.name = name
+
+        def __iter__(self):
+            return iter(self.blocks)
+
+        def close(self):
+            mark(self.name)
+'''
+
+
 def script(source: str, validated: bool = False) -> str:
     text = textwrap.dedent(source).lstrip("\n")
     if validated:
