@@ -21,7 +21,7 @@ from typing import Any, Callable, Optional, Union
 
 import _apache  # noqa: F401 - the generator lives in the built-in module
 
-from mod_python import Session, apache, util
+from mod_python import Session, apache, session_support, util
 
 __all__ = ["PSP", "PSPInterface", "parse", "parsestring", "handler", "display_code"]
 
@@ -104,7 +104,7 @@ mem_scache = _HitCache()  # compiled pages from strings, keyed by their content
 
 
 def _dbm_get(req: Any, dbmfile: str, filename: str, mtime: float) -> Optional[types.CodeType]:
-    Session._acquire(req, _DBM_MUTEX)
+    session_support._acquire(req, _DBM_MUTEX)
     try:
         try:
             with dbm.open(dbmfile, "c") as db:
@@ -114,7 +114,7 @@ def _dbm_get(req: Any, dbmfile: str, filename: str, mtime: float) -> Optional[ty
                           apache.APLOG_WARNING)
             return None
     finally:
-        Session._release(req, _DBM_MUTEX)
+        session_support._release(req, _DBM_MUTEX)
     if not record:
         return None
     stamp, _, payload = bytes(record).partition(b" ")
@@ -129,7 +129,7 @@ def _dbm_get(req: Any, dbmfile: str, filename: str, mtime: float) -> Optional[ty
 
 def _dbm_put(req: Any, dbmfile: str, filename: str, mtime: float, code: types.CodeType) -> None:
     record = repr(mtime).encode() + b" " + marshal.dumps(code)
-    Session._acquire(req, _DBM_MUTEX)
+    session_support._acquire(req, _DBM_MUTEX)
     try:
         with dbm.open(dbmfile, "c") as db:
             db[filename.encode("utf-8", "surrogateescape")] = record
@@ -137,7 +137,7 @@ def _dbm_put(req: Any, dbmfile: str, filename: str, mtime: float, code: types.Co
         req.log_error(f"MP0190: mod_python.psp: cannot write the code cache {dbmfile}: {exc}",
                       apache.APLOG_WARNING)
     finally:
-        Session._release(req, _DBM_MUTEX)
+        session_support._release(req, _DBM_MUTEX)
 
 
 def _compiled_file(filename: str, mtime: float) -> Optional[types.CodeType]:

@@ -10,7 +10,7 @@ from mphelpers import JSON_PAGE, in_directory
 
 SESSIONS = '''
     import time
-    from mod_python import apache, Session
+    from mod_python import apache, Session, session_support
     from jsonpage import send_json
 
     SECRET = "integration-secret"
@@ -19,7 +19,7 @@ SESSIONS = '''
     def report(req, sess, **extra):
         data = {"sid": sess.id(), "new": sess.is_new(), "type": type(sess).__name__,
                 "n": sess.get("n"), "pid": __import__("os").getpid(),
-                "lock_count": Session._lock_count}
+                "lock_count": session_support._lock_count}
         data.update(extra)
         return send_json(req, data)
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from mod_python import Session
+from mod_python import Session, session_support
 from mod_python.Session import (BaseSession, DbmSession, FileSession, MemorySession,
                                 true_or_false)
 
@@ -100,7 +100,7 @@ def locks(monkeypatch):
     monkeypatch.setattr(module, "_global_lock", fake.lock, raising=False)
     monkeypatch.setattr(module, "_global_trylock", fake.trylock, raising=False)
     monkeypatch.setattr(module, "_global_unlock", fake.unlock, raising=False)
-    monkeypatch.setattr(Session, "_lock_count", None)
+    monkeypatch.setattr(session_support, "_lock_count", None)
     monkeypatch.setattr(Session, "CLEANUP_CHANCE", 10 ** 9)
     return fake
 
@@ -528,7 +528,7 @@ def test_single_mutex_does_not_deadlock(monkeypatch, opts):
     monkeypatch.setattr(module, "_global_lock", fake.lock, raising=False)
     monkeypatch.setattr(module, "_global_trylock", fake.trylock, raising=False)
     monkeypatch.setattr(module, "_global_unlock", fake.unlock, raising=False)
-    monkeypatch.setattr(Session, "_lock_count", None)
+    monkeypatch.setattr(session_support, "_lock_count", None)
     req = new_request(opts)
     sess = DbmSession(req)  # session lock and dbm lock are both index 0
     sess.save()
@@ -571,7 +571,7 @@ def test_default_directory_is_private(locks, tmp_path, monkeypatch):
     monkeypatch.delenv("APACHE_RUN_DIR", raising=False)
     from mod_python import apache
     monkeypatch.setattr(apache, "server_root", lambda: str(root))
-    monkeypatch.setattr(Session, "_default_dir", None)
+    monkeypatch.setattr(session_support, "_default_dir", None)
     req = new_request({})
     sess = FileSession(req)
     sess.save()
@@ -581,8 +581,8 @@ def test_default_directory_is_private(locks, tmp_path, monkeypatch):
     req.run_cleanups()
     # A directory others can write to is refused.
     os.chmod(private, 0o777)
-    monkeypatch.setattr(Session, "_default_dir", None)
-    assert Session._private_dir(str(root / "run")) is None
+    monkeypatch.setattr(session_support, "_default_dir", None)
+    assert session_support._private_dir(str(root / "run")) is None
 
 
 def test_true_or_false():
