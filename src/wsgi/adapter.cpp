@@ -17,50 +17,39 @@ namespace {
 constexpr int kLogError = 3;
 constexpr int kLogDebug = 7;
 
-// The environ key `key` as an interned str, created once per interpreter.
-PyObject* interned_key(const Types& types, std::string_view key) {
-  auto it = types.keys.find(key);
-  if (it != types.keys.end()) return it->second.get();
-  PyObject* k = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
-  if (k == nullptr) return nullptr;
-  PyUnicode_InternInPlace(&k);
-  PyObject* borrowed = k;
-  types.keys.emplace(std::string(key), Ref::steal(k));
-  return borrowed;
-}
-
+// Fills the environ dict; counts the keys so that EnvironKeys can predict each one.
 class DictSink final : public EnvironSink {
  public:
   DictSink(PyObject* dict, const Types& types) : dict_(dict), types_(types) {}
   void add(std::string_view key, std::string_view value, Encoding encoding) override {
     if (failed_) return;
-    PyObject* k = interned_key(types_, key);
     Ref v = Ref::steal(
         encoding == Encoding::kLatin1
             ? PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr)
             : PyUnicode_DecodeFSDefaultAndSize(value.data(),
                                                static_cast<Py_ssize_t>(value.size())));
-    if (k == nullptr || !v || PyDict_SetItem(dict_, k, v.get()) < 0) failed_ = true;
+    if (!v || !set(key, v.get())) failed_ = true;
+  }
+  // Sets `key`; false with a Python exception on failure (`value` null = already failed).
+  bool set(std::string_view key, PyObject* value) {
+    if (value == nullptr) return false;
+    Ref k = types_.keys.get(key, position_++);
+    return k && PyDict_SetItem(dict_, k.get(), value) == 0;
+  }
+  // Keeps a value the exchange already provided (e.g. a scheme from a trusted proxy header).
+  bool set_default(std::string_view key, PyObject* value) {
+    if (value == nullptr) return false;
+    Ref k = types_.keys.get(key, position_++);
+    return k && PyDict_SetDefault(dict_, k.get(), value) != nullptr;
   }
   [[nodiscard]] bool failed() const noexcept { return failed_; }
 
  private:
   PyObject* dict_;
   const Types& types_;
+  std::size_t position_ = 0;
   bool failed_ = false;
 };
-
-bool set_item(const Types& types, PyObject* dict, const char* key, PyObject* value) {
-  if (value == nullptr) return false;
-  PyObject* k = interned_key(types, key);
-  return k != nullptr && PyDict_SetItem(dict, k, value) == 0;
-}
-
-// Keeps a value the exchange already provided (e.g. a scheme from a trusted proxy header).
-bool set_default(const Types& types, PyObject* dict, const char* key, PyObject* value) {
-  PyObject* k = interned_key(types, key);
-  return k != nullptr && value != nullptr && PyDict_SetDefault(dict, k, value) != nullptr;
-}
 
 // Immutable environ values shared by all requests of the interpreter.
 enum Constant { kWsgiVersion, kModWsgiVersion, kApacheVersion, kHttp, kHttps, kConstantCount };
@@ -98,18 +87,16 @@ Ref build_environ(const RequestTraits& traits, Exchange& exchange, const Types& 
   DictSink sink(env.get(), types);
   exchange.environ(sink);
   if (sink.failed()) return {};
-  PyObject* d = env.get();
-  bool ok = set_item(types, d, "wsgi.version", constant(types, kWsgiVersion, traits)) &&
-            set_default(types, d, "wsgi.url_scheme",
-                        constant(types, traits.https ? kHttps : kHttp, traits)) &&
-            set_item(types, d, "wsgi.input", input) && set_item(types, d, "wsgi.errors", errors) &&
-            set_item(types, d, "wsgi.multithread", traits.multithread ? Py_True : Py_False) &&
-            set_item(types, d, "wsgi.multiprocess", traits.multiprocess ? Py_True : Py_False) &&
-            set_item(types, d, "wsgi.run_once", Py_False) &&
-            set_item(types, d, "wsgi.input_terminated", Py_True) &&
-            set_item(types, d, "wsgi.file_wrapper", types.file_wrapper.get()) &&
-            set_item(types, d, "apache.version", constant(types, kApacheVersion, traits)) &&
-            set_item(types, d, "mod_wsgi.version", constant(types, kModWsgiVersion, traits));
+  bool ok =
+      sink.set("wsgi.version", constant(types, kWsgiVersion, traits)) &&
+      sink.set_default("wsgi.url_scheme", constant(types, traits.https ? kHttps : kHttp, traits)) &&
+      sink.set("wsgi.input", input) && sink.set("wsgi.errors", errors) &&
+      sink.set("wsgi.multithread", traits.multithread ? Py_True : Py_False) &&
+      sink.set("wsgi.multiprocess", traits.multiprocess ? Py_True : Py_False) &&
+      sink.set("wsgi.run_once", Py_False) && sink.set("wsgi.input_terminated", Py_True) &&
+      sink.set("wsgi.file_wrapper", types.file_wrapper.get()) &&
+      sink.set("apache.version", constant(types, kApacheVersion, traits)) &&
+      sink.set("mod_wsgi.version", constant(types, kModWsgiVersion, traits));
   if (!ok) return {};
   return env;
 }
@@ -128,6 +115,8 @@ void log_exception(const cpython::Gil& gil, Exchange& exchange, const RequestTra
 void close_result(const cpython::Gil& gil, Exchange& exchange, const RequestTraits& traits,
                   PyObject* result, bool* close_failed) {
   if (result == nullptr) return;
+  // The common list/tuple result has no close(): spare the AttributeError a lookup would raise.
+  if (PyList_CheckExact(result) || PyTuple_CheckExact(result)) return;
   Ref close = Ref::steal(PyObject_GetAttrString(result, "close"));
   if (!close) {
     if (PyErr_ExceptionMatches(PyExc_AttributeError)) {

@@ -4,24 +4,14 @@
 
 #include <Python.h>
 
-#include <functional>
 #include <string>
-#include <string_view>
-#include <unordered_map>
 
 #include "cpython/ref.h"
 #include "cpython/thread_attach.h"
+#include "wsgi/environ_keys.h"
 #include "wsgi/request_context.h"
 
 namespace mp::wsgi {
-
-// Transparent hashing so environ keys are looked up by string_view without a copy.
-struct KeyHash {
-  using is_transparent = void;
-  std::size_t operator()(std::string_view s) const noexcept {
-    return std::hash<std::string_view>{}(s);
-  }
-};
 
 struct Types {
   cpython::Ref start_response;
@@ -30,7 +20,7 @@ struct Types {
   cpython::Ref file_wrapper;
   // Interned environ keys and constant values, reused by every request of the interpreter
   // (filled by the adapter; the GIL serialises access).
-  mutable std::unordered_map<std::string, cpython::Ref, KeyHash, std::equal_to<>> keys;
+  mutable EnvironKeys keys;
   mutable cpython::Ref constants[6];
 };
 

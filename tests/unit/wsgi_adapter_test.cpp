@@ -11,6 +11,7 @@
 #include "cpython/ref.h"
 #include "cpython/runtime.h"
 #include "wsgi/adapter.h"
+#include "wsgi/environ_keys.h"
 
 namespace mp::wsgi {
 namespace {
@@ -150,6 +151,76 @@ class AdapterTest : public ::testing::Test {
   Ref globals_;
 };
 Types* AdapterTest::types_ = nullptr;
+
+std::string text_of(const Ref& key) {
+  return key ? std::string(PyUnicode_AsUTF8(key.get())) : std::string("<null>");
+}
+
+TEST(EnvironKeysTest, SameObjectForTheSameTextWhateverThePosition) {
+  AttachScope scope(main_interp());
+  EnvironKeys keys;
+  Ref a = keys.get("HTTP_HOST", 0);
+  Ref b = keys.get("HTTP_HOST", 0);
+  Ref c = keys.get("HTTP_HOST", 7);
+  EXPECT_EQ(text_of(a), "HTTP_HOST");
+  EXPECT_EQ(a.get(), b.get());
+  EXPECT_EQ(a.get(), c.get());
+  EXPECT_TRUE(PyUnicode_CHECK_INTERNED(a.get()));
+}
+
+TEST(EnvironKeysTest, AnotherOrderNextTimeStillGivesTheRightKeys) {
+  AttachScope scope(main_interp());
+  EnvironKeys keys;
+  const std::vector<std::string> first = {"HTTP_HOST", "HTTP_ACCEPT", "PATH_INFO", "SCRIPT_NAME"};
+  const std::vector<std::string> second = {"HTTP_X_EXTRA", "HTTP_HOST", "PATH_INFO", "HTTP_ACCEPT"};
+  for (std::size_t i = 0; i < first.size(); ++i)
+    EXPECT_EQ(text_of(keys.get(first[i], i)), first[i]);
+  for (std::size_t i = 0; i < second.size(); ++i) {
+    EXPECT_EQ(text_of(keys.get(second[i], i)), second[i]);
+  }
+  // A key built in a reused buffer (as header names are) is never mistaken for the last one.
+  std::string buffer = "HTTP_A";
+  EXPECT_EQ(text_of(keys.get(buffer, 300)), "HTTP_A");
+  buffer = "HTTP_B";
+  EXPECT_EQ(text_of(keys.get(buffer, 0)), "HTTP_B");
+  EXPECT_EQ(text_of(keys.get(std::string_view(buffer).substr(0, 5), 0)), "HTTP_");
+}
+
+TEST(EnvironKeysTest, ClientChosenNamesCannotGrowItWithoutBound) {
+  AttachScope scope(main_interp());
+  EnvironKeys keys;
+  for (std::size_t i = 0; i < EnvironKeys::kMaxKept + 100; ++i) {
+    std::string name = "HTTP_X_" + std::to_string(i);
+    ASSERT_EQ(text_of(keys.get(name, i % 50)), name);
+  }
+  EXPECT_EQ(keys.kept(), EnvironKeys::kMaxKept);
+  std::string late = "HTTP_X_" + std::to_string(EnvironKeys::kMaxKept + 5);
+  EXPECT_EQ(text_of(keys.get(late, 3)), late);
+  EXPECT_EQ(text_of(keys.get("HTTP_X_0", 3)), "HTTP_X_0");
+}
+
+TEST_F(AdapterTest, EnvironIsRightWhenTheKeysComeInAnotherOrder) {
+  const char* app = R"(
+seen = {}
+def application(environ, start_response):
+    seen.clear()
+    seen.update(environ)
+    start_response("200 OK", [])
+    return []
+)";
+  FakeExchange first;
+  first.env.emplace_back("HTTP_A", "1");
+  first.env.emplace_back("HTTP_B", "2");
+  run(app, first);
+  EXPECT_EQ(eval("(seen['HTTP_A'], seen['HTTP_B'], seen['PATH_INFO'])"), "('1', '2', '/x')");
+  FakeExchange second;
+  second.env.insert(second.env.begin(), {"HTTP_C", "3"});
+  second.env.emplace_back("HTTP_B", "4");
+  run(app, second);
+  EXPECT_EQ(eval("(seen['HTTP_C'], seen['HTTP_B'], 'HTTP_A' in seen, seen['PATH_INFO'])"),
+            "('3', '4', False, '/x')");
+  EXPECT_EQ(eval("seen['wsgi.version']"), "(1, 0)");
+}
 
 TEST_F(AdapterTest, HelloListIsQueuedAndFinished) {
   FakeExchange ex;
