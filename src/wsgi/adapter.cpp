@@ -17,29 +17,25 @@ namespace {
 constexpr int kLogError = 3;
 constexpr int kLogDebug = 7;
 
-// Fills the environ dict; counts the keys so that EnvironKeys can predict each one.
+// Fills the environ dict; counts the variables so that EnvironCache can predict each one.
 class DictSink final : public EnvironSink {
  public:
   DictSink(PyObject* dict, const Types& types) : dict_(dict), types_(types) {}
   void add(std::string_view key, std::string_view value, Encoding encoding) override {
     if (failed_) return;
-    Ref v = Ref::steal(
-        encoding == Encoding::kLatin1
-            ? PyUnicode_DecodeLatin1(value.data(), static_cast<Py_ssize_t>(value.size()), nullptr)
-            : PyUnicode_DecodeFSDefaultAndSize(value.data(),
-                                               static_cast<Py_ssize_t>(value.size())));
+    Ref v = types_.environ.value(value, encoding == Encoding::kFilesystem, position_);
     if (!v || !set(key, v.get())) failed_ = true;
   }
   // Sets `key`; false with a Python exception on failure (`value` null = already failed).
   bool set(std::string_view key, PyObject* value) {
     if (value == nullptr) return false;
-    Ref k = types_.keys.get(key, position_++);
+    Ref k = types_.environ.key(key, position_++);
     return k && PyDict_SetItem(dict_, k.get(), value) == 0;
   }
   // Keeps a value the exchange already provided (e.g. a scheme from a trusted proxy header).
   bool set_default(std::string_view key, PyObject* value) {
     if (value == nullptr) return false;
-    Ref k = types_.keys.get(key, position_++);
+    Ref k = types_.environ.key(key, position_++);
     return k && PyDict_SetDefault(dict_, k.get(), value) != nullptr;
   }
   [[nodiscard]] bool failed() const noexcept { return failed_; }

@@ -8,7 +8,7 @@
 
 #include "cpython/ref.h"
 #include "cpython/thread_attach.h"
-#include "wsgi/environ_keys.h"
+#include "wsgi/environ_cache.h"
 #include "wsgi/request_context.h"
 
 namespace mp::wsgi {
@@ -18,9 +18,9 @@ struct Types {
   cpython::Ref input;
   cpython::Ref errors;
   cpython::Ref file_wrapper;
-  // Interned environ keys and constant values, reused by every request of the interpreter
+  // Environ keys and values, and constant values, reused by every request of the interpreter
   // (filled by the adapter; the GIL serialises access).
-  mutable EnvironKeys keys;
+  mutable EnvironCache environ;
   mutable cpython::Ref constants[6];
 };
 

@@ -11,7 +11,7 @@
 #include "cpython/ref.h"
 #include "cpython/runtime.h"
 #include "wsgi/adapter.h"
-#include "wsgi/environ_keys.h"
+#include "wsgi/environ_cache.h"
 
 namespace mp::wsgi {
 namespace {
@@ -156,47 +156,83 @@ std::string text_of(const Ref& key) {
   return key ? std::string(PyUnicode_AsUTF8(key.get())) : std::string("<null>");
 }
 
-TEST(EnvironKeysTest, SameObjectForTheSameTextWhateverThePosition) {
+TEST(EnvironCacheTest, SameObjectForTheSameTextWhateverThePosition) {
   AttachScope scope(main_interp());
-  EnvironKeys keys;
-  Ref a = keys.get("HTTP_HOST", 0);
-  Ref b = keys.get("HTTP_HOST", 0);
-  Ref c = keys.get("HTTP_HOST", 7);
+  EnvironCache keys;
+  Ref a = keys.key("HTTP_HOST", 0);
+  Ref b = keys.key("HTTP_HOST", 0);
+  Ref c = keys.key("HTTP_HOST", 7);
   EXPECT_EQ(text_of(a), "HTTP_HOST");
   EXPECT_EQ(a.get(), b.get());
   EXPECT_EQ(a.get(), c.get());
   EXPECT_TRUE(PyUnicode_CHECK_INTERNED(a.get()));
 }
 
-TEST(EnvironKeysTest, AnotherOrderNextTimeStillGivesTheRightKeys) {
+TEST(EnvironCacheTest, AnotherOrderNextTimeStillGivesTheRightKeys) {
   AttachScope scope(main_interp());
-  EnvironKeys keys;
+  EnvironCache keys;
   const std::vector<std::string> first = {"HTTP_HOST", "HTTP_ACCEPT", "PATH_INFO", "SCRIPT_NAME"};
   const std::vector<std::string> second = {"HTTP_X_EXTRA", "HTTP_HOST", "PATH_INFO", "HTTP_ACCEPT"};
   for (std::size_t i = 0; i < first.size(); ++i)
-    EXPECT_EQ(text_of(keys.get(first[i], i)), first[i]);
+    EXPECT_EQ(text_of(keys.key(first[i], i)), first[i]);
   for (std::size_t i = 0; i < second.size(); ++i) {
-    EXPECT_EQ(text_of(keys.get(second[i], i)), second[i]);
+    EXPECT_EQ(text_of(keys.key(second[i], i)), second[i]);
   }
   // A key built in a reused buffer (as header names are) is never mistaken for the last one.
   std::string buffer = "HTTP_A";
-  EXPECT_EQ(text_of(keys.get(buffer, 300)), "HTTP_A");
+  EXPECT_EQ(text_of(keys.key(buffer, 300)), "HTTP_A");
   buffer = "HTTP_B";
-  EXPECT_EQ(text_of(keys.get(buffer, 0)), "HTTP_B");
-  EXPECT_EQ(text_of(keys.get(std::string_view(buffer).substr(0, 5), 0)), "HTTP_");
+  EXPECT_EQ(text_of(keys.key(buffer, 0)), "HTTP_B");
+  EXPECT_EQ(text_of(keys.key(std::string_view(buffer).substr(0, 5), 0)), "HTTP_");
 }
 
-TEST(EnvironKeysTest, ClientChosenNamesCannotGrowItWithoutBound) {
+TEST(EnvironCacheTest, ClientChosenNamesCannotGrowItWithoutBound) {
   AttachScope scope(main_interp());
-  EnvironKeys keys;
-  for (std::size_t i = 0; i < EnvironKeys::kMaxKept + 100; ++i) {
+  EnvironCache keys;
+  for (std::size_t i = 0; i < EnvironCache::kMaxKept + 100; ++i) {
     std::string name = "HTTP_X_" + std::to_string(i);
-    ASSERT_EQ(text_of(keys.get(name, i % 50)), name);
+    ASSERT_EQ(text_of(keys.key(name, i % 50)), name);
   }
-  EXPECT_EQ(keys.kept(), EnvironKeys::kMaxKept);
-  std::string late = "HTTP_X_" + std::to_string(EnvironKeys::kMaxKept + 5);
-  EXPECT_EQ(text_of(keys.get(late, 3)), late);
-  EXPECT_EQ(text_of(keys.get("HTTP_X_0", 3)), "HTTP_X_0");
+  EXPECT_EQ(keys.kept(), EnvironCache::kMaxKept);
+  std::string late = "HTTP_X_" + std::to_string(EnvironCache::kMaxKept + 5);
+  EXPECT_EQ(text_of(keys.key(late, 3)), late);
+  EXPECT_EQ(text_of(keys.key("HTTP_X_0", 3)), "HTTP_X_0");
+}
+
+std::string repr_of(const Ref& value) {
+  if (!value) return "<null>";
+  Ref r = Ref::steal(PyObject_Repr(value.get()));
+  return PyUnicode_AsUTF8(r.get());
+}
+
+TEST(EnvironCacheTest, ValuesAreReusedOnlyWhenTheyDecodeToTheSameString) {
+  AttachScope scope(main_interp());
+  EnvironCache cache;
+  Ref a = cache.value("GET", false, 3);
+  Ref b = cache.value("GET", false, 3);
+  EXPECT_EQ(a.get(), b.get());  // same text, same position: the same object
+  Ref c = cache.value("POST", false, 3);
+  EXPECT_EQ(repr_of(c), "'POST'");
+  EXPECT_NE(c.get(), a.get());
+  EXPECT_EQ(repr_of(cache.value("POS", false, 3)), "'POS'");  // a prefix is not the same text
+  // Latin-1 bytes are code points; the filesystem decoding escapes invalid UTF-8 instead.
+  EXPECT_EQ(repr_of(cache.value("caf\xe9", false, 4)), "'café'");
+  EXPECT_EQ(repr_of(cache.value("caf\xe9", true, 4)), "'caf\\udce9'");
+  EXPECT_EQ(repr_of(cache.value("caf\xe9", false, 4)), "'café'");
+  EXPECT_EQ(repr_of(cache.value("caf\xc3\xa9", true, 5)), "'café'");
+  EXPECT_EQ(repr_of(cache.value("caf\xe9", false, 5)), "'café'");
+  EXPECT_EQ(repr_of(cache.value("caf\xc3\xa9", false, 5)), "'cafÃ©'");
+  EXPECT_EQ(repr_of(cache.value("/srv/app.wsgi", true, 6)), "'/srv/app.wsgi'");
+  EXPECT_EQ(repr_of(cache.value("/srv/app.wsgi", false, 6)), "'/srv/app.wsgi'");
+  // Positions past the table and long values still come out right.
+  EXPECT_EQ(repr_of(cache.value("x", false, 100000)), "'x'");
+  std::string big(EnvironCache::kMaxReusedValue + 1, 'v');
+  Ref big1 = cache.value(big, false, 7);
+  Ref big2 = cache.value(big, false, 7);
+  EXPECT_NE(big1.get(), big2.get());
+  EXPECT_EQ(PyUnicode_GET_LENGTH(big2.get()), static_cast<Py_ssize_t>(big.size()));
+  EXPECT_EQ(repr_of(cache.value("", false, 8)), "''");
+  EXPECT_EQ(repr_of(cache.value("", false, 8)), "''");
 }
 
 TEST_F(AdapterTest, EnvironIsRightWhenTheKeysComeInAnotherOrder) {
