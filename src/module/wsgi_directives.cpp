@@ -387,7 +387,12 @@ WsgiConfig* merge_wsgi_config(apr_pool_t* pool, WsgiConfig* base, WsgiConfig* ad
   if (base == nullptr) return add;
   auto* m = static_cast<WsgiConfig*>(apr_palloc(pool, sizeof(WsgiConfig)));
   auto pick = [](Tristate a, Tristate b) { return a != Tristate::kUnset ? a : b; };
-  m->aliases = add->aliases != nullptr ? add->aliases : base->aliases;
+  // As mod_alias (and mod_wsgi): a virtual host's own aliases first, then the main server's.
+  if (add->aliases != nullptr && base->aliases != nullptr) {
+    m->aliases = apr_array_append(pool, add->aliases, base->aliases);
+  } else {
+    m->aliases = add->aliases != nullptr ? add->aliases : base->aliases;
+  }
   m->application_group =
       add->application_group != nullptr ? add->application_group : base->application_group;
   m->callable_object =

@@ -1070,6 +1070,27 @@ def test_virtual_host_alias_and_server_group(apache):
     assert srv.get("/v").status_code == 404
 
 
+def test_virtual_host_also_sees_the_main_server_aliases(apache):
+    # As mod_alias: a vhost's own aliases come first, then those of the main server.
+    vhost = ("WSGIScriptAlias /v @DOCROOT@/app.wsgi\n"
+             "WSGIScriptAlias /both @DOCROOT@/other.wsgi\n")
+    snippet = ("WSGIScriptAlias /main @DOCROOT@/app.wsgi\n"
+               "WSGIScriptAlias /both @DOCROOT@/app.wsgi\n")
+    other = ("def application(environ, start_response):\n"
+             "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+             "    return [b'other']\n")
+    srv = apache(snippet, files={"app.wsgi": script(ENV_APP), "other.wsgi": other},
+                 vhosts={"a.test": vhost})
+    host = {"Host": f"a.test:{srv.port}"}
+    assert srv.get("/v", headers=host).json()["SCRIPT_NAME"] == "/v"
+    inherited = srv.get("/main/x", headers=host).json()
+    assert (inherited["SCRIPT_NAME"], inherited["PATH_INFO"]) == ("/main", "/x")
+    assert inherited["SERVER_NAME"] == "a.test"
+    assert srv.get("/both", headers=host).text == "other"
+    assert srv.get("/both").json()["SCRIPT_NAME"] == "/both"
+    assert srv.get("/v").status_code == 404
+
+
 def test_request_and_connection_ids(apache):
     srv = env_server(apache)
     with srv.session() as s:
