@@ -1,6 +1,7 @@
 #include "wsgi/environ_cache.h"
 
 #include <cstring>
+#include <utility>
 
 namespace mp::wsgi {
 
@@ -29,8 +30,9 @@ Ref EnvironCache::key(std::string_view key, std::size_t position) {
     PyObject* k = PyUnicode_DecodeLatin1(key.data(), static_cast<Py_ssize_t>(key.size()), nullptr);
     if (k == nullptr) return {};
     PyUnicode_InternInPlace(&k);
-    if (all_.size() >= kMaxKept) return Ref::steal(k);
-    it = all_.emplace(std::string(key), Ref::steal(k)).first;
+    Ref made = Ref::steal(k);
+    if (all_.size() >= kMaxKept || key.size() > kMaxKeptKey) return made;
+    it = all_.emplace(std::string(key), std::move(made)).first;
   }
   slot.key = it->first;
   slot.key_object = it->second.get();

@@ -22,9 +22,15 @@ namespace mp::wsgi {
 
 class EnvironCache {
  public:
-  // How many distinct keys are kept: header names come from clients, so the set must not
-  // grow without bound. Keys beyond it are created per request instead.
+  EnvironCache() = default;
+  // Slots point into the map: a copy would point into the original.
+  EnvironCache(const EnvironCache&) = delete;
+  EnvironCache& operator=(const EnvironCache&) = delete;
+
+  // How many distinct keys are kept, and how long one may be: header names come from clients,
+  // so what is kept must stay small (at most ~1 MiB). Other keys are created per request.
   static constexpr std::size_t kMaxKept = 2048;
+  static constexpr std::size_t kMaxKeptKey = 128;
   // Longer values are always created afresh (nothing large is pinned between requests).
   static constexpr std::size_t kMaxReusedValue = 1024;
 

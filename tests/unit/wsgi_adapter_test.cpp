@@ -194,6 +194,11 @@ TEST(EnvironCacheTest, ClientChosenNamesCannotGrowItWithoutBound) {
     ASSERT_EQ(text_of(keys.key(name, i % 50)), name);
   }
   EXPECT_EQ(keys.kept(), EnvironCache::kMaxKept);
+  EnvironCache fresh;
+  std::string long_name(EnvironCache::kMaxKeptKey + 1, 'X');
+  EXPECT_EQ(text_of(fresh.key(long_name, 0)), long_name);
+  EXPECT_EQ(text_of(fresh.key(long_name, 0)), long_name);
+  EXPECT_EQ(fresh.kept(), 0u);
   std::string late = "HTTP_X_" + std::to_string(EnvironCache::kMaxKept + 5);
   EXPECT_EQ(text_of(keys.key(late, 3)), late);
   EXPECT_EQ(text_of(keys.key("HTTP_X_0", 3)), "HTTP_X_0");
@@ -672,6 +677,23 @@ def application(environ, start_response):
   EXPECT_EQ(out, Outcome::kClientGone);
   EXPECT_EQ(eval("state['closed']"), "True");
   EXPECT_EQ(eval("state['blocks']"), "2");
+}
+
+TEST_F(AdapterTest, CloseOfAListSubclassIsCalled) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+state = {"closed": False}
+class Body(list):
+    def close(self):
+        state["closed"] = True
+def application(environ, start_response):
+    start_response("200 OK", [])
+    return Body([b"a", b"b"])
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.body, "ab");
+  EXPECT_EQ(eval("state['closed']"), "True");
 }
 
 TEST_F(AdapterTest, NoStartResponseIsAnError) {
