@@ -20,21 +20,11 @@ _TOKEN_BAD = re.compile(r"[\x00-\x20\x7f:()<>@,;\\\"/\[\]?={}]")
 _VALUE_BAD = re.compile(r"[\r\n\x00]")
 
 
-def _native(value: Any) -> str:
-    """A PEP 3333 native string: the original bytes as Latin-1."""
-    if isinstance(value, bytes):
-        return value.decode("latin-1")
-    text = str(value)
-    try:
-        text.encode("latin-1")
-        return text
-    except UnicodeEncodeError:
-        return text.encode("utf-8", "surrogateescape").decode("latin-1")
-
-
 def _latin1(value: Any, what: str) -> str:
     if not isinstance(value, str):
         raise TypeError(f"{what} must be a str, not {type(value).__name__}")
+    if value.isascii():  # the usual case: no need to encode to find out
+        return value
     try:
         value.encode("latin-1")
     except UnicodeEncodeError:
@@ -158,6 +148,7 @@ class _Response:
         self.headers: Optional[list] = None
         self.headers_sent = False
         self.closed = False
+        self.applied: list = []  # header names set by apply_headers()
 
     def start_response(self, status: str, response_headers: list,
                        exc_info: Any = None) -> Any:
@@ -198,9 +189,27 @@ class _Response:
         self.headers = checked
         return self.write
 
+    def apply_headers(self) -> None:
+        """For req.wsgi_start_response(): its caller writes with req.write(), so the status
+        and headers go on the request now. A second call (with exc_info, before the body
+        started) replaces the headers of the first."""
+        req = self.req
+        for name in self.applied:
+            if name in req.headers_out:
+                del req.headers_out[name]
+            if name.lower() == "www-authenticate" and name in req.err_headers_out:
+                del req.err_headers_out[name]
+        self._apply()
+        self.applied = [name for name, _ in self.headers
+                        if name.lower() not in ("content-type", "content-length")]
+
     def _send_headers(self) -> None:
         if self.headers_sent:
             return
+        self._apply()
+        self.headers_sent = True
+
+    def _apply(self) -> None:
         if self.status is None:
             raise RuntimeError("the WSGI application did not call start_response()")
         req = self.req
@@ -218,7 +227,6 @@ class _Response:
                 req.headers_out.add(name, value)
                 if lower == "www-authenticate":
                     req.err_headers_out.add(name, value)
-        self.headers_sent = True
 
     def write(self, data: Any) -> None:
         if self.closed:
@@ -249,33 +257,77 @@ def _script_name(req: Any, options: Any) -> str:
     return ""
 
 
+_MPM_FLAGS: Optional[tuple] = None
+
+
+def _mpm_flags() -> tuple:
+    """(multithread, multiprocess) of this process's MPM: fixed for its lifetime."""
+    global _MPM_FLAGS
+    if _MPM_FLAGS is None:
+        try:
+            not_supported = apache.AP_MPMQ_NOT_SUPPORTED
+            _MPM_FLAGS = (apache.mpm_query(apache.AP_MPMQ_IS_THREADED) != not_supported,
+                          apache.mpm_query(apache.AP_MPMQ_IS_FORKED) != not_supported)
+        except Exception:  # noqa: BLE001 - not available: assume both
+            _MPM_FLAGS = (True, True)
+    return _MPM_FLAGS
+
+
 def build_environ(req: Any, script_name: str, path_info: str) -> dict:
-    req.add_cgi_vars()
-    environ = {_native(k): _native(v) for k, v in req.subprocess_env.items()}
-    authorization = req.headers_in.get("Authorization")
-    if authorization:
-        environ["HTTP_AUTHORIZATION"] = _native(authorization)
-    environ["SCRIPT_NAME"] = _native(script_name)
-    environ["PATH_INFO"] = _native(path_info)
-    environ.setdefault("QUERY_STRING", _native(req.args or ""))
-    environ.setdefault("REQUEST_METHOD", _native(req.method))
+    """The environ for ``req`` without ``wsgi.input`` (spec §16).
+
+    The CGI variables come from ``req._wsgi_cgi_environ`` (C++): ``subprocess_env`` after
+    ``add_cgi_vars()``, ``HTTP_AUTHORIZATION``, ``SCRIPT_NAME`` and ``PATH_INFO``, every
+    name and value a native string (httpd's bytes as latin-1).
+    """
+    environ = req._wsgi_cgi_environ(script_name, path_info)
     https = environ.get("HTTPS", "").lower() in ("on", "1")
-    try:
-        threaded = apache.mpm_query(apache.AP_MPMQ_IS_THREADED) != apache.AP_MPMQ_NOT_SUPPORTED
-        forked = apache.mpm_query(apache.AP_MPMQ_IS_FORKED) != apache.AP_MPMQ_NOT_SUPPORTED
-    except Exception:  # noqa: BLE001 - not available: assume both
-        threaded = forked = True
+    threaded, forked = _mpm_flags()
     environ.update({
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https" if https else "http",
-        "wsgi.multithread": bool(threaded),
-        "wsgi.multiprocess": bool(forked),
+        "wsgi.multithread": threaded,
+        "wsgi.multiprocess": forked,
         "wsgi.run_once": False,
         "wsgi.errors": ErrorStream(req),
         "wsgi.input_terminated": True,
         "wsgi.file_wrapper": FileWrapper,
     })
     return environ
+
+
+def _request_response(req: Any) -> "_Response":
+    """The start_response state of ``req`` shared by req.build_wsgi_env() and
+    req.wsgi_start_response() (one per request, kept in the request's attributes)."""
+    response = req.__dict__.get("_mod_python_wsgi_response")
+    if response is None:
+        response = _Response(req)
+        req.__dict__["_mod_python_wsgi_response"] = response
+    return response
+
+
+def request_environ(req: Any) -> Optional[dict]:
+    """``req.build_wsgi_env()``: the environ the handler would pass, or None when
+    ``req.uri`` is outside ``mod_python.wsgi.base_uri`` (as in mod_python 3.5)."""
+    script_name = _script_name(req, req.get_options())
+    uri = req.uri or ""
+    if script_name and not (uri == script_name or uri.startswith(script_name + "/")):
+        return None
+    environ = build_environ(req, script_name, uri[len(script_name):])
+    environ["wsgi.input"] = InputStream(req, _request_response(req))
+    return environ
+
+
+def request_start_response(req: Any, status: str, response_headers: list,
+                           exc_info: Any = None) -> Any:
+    """``req.wsgi_start_response``: PEP 3333 start_response for ``req``; the returned
+    ``write()`` sends the headers first. Headers of a response that only returns an
+    iterable are set on ``req`` when it writes its first block."""
+    response = _request_response(req)
+    response.headers_sent = response.headers_sent or bool(req.sent_bodyct)
+    write = response.start_response(status, response_headers, exc_info)
+    response.apply_headers()
+    return write
 
 
 def _flag(config: Any, name: str, default: str) -> bool:
@@ -317,7 +369,8 @@ def handler(req: Any) -> int:
         response.finish()
     finally:
         try:
-            close = getattr(result, "close", None)
+            # (a plain list or tuple has no close(); sparing the failed lookup)
+            close = None if type(result) in (list, tuple) else getattr(result, "close", None)
             if close is not None:
                 close()
         finally:

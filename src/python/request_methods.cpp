@@ -200,22 +200,7 @@ PyObject* m_add_common_vars(PyObject* self, PyObject*) {
 
 PyObject* m_add_cgi_vars(PyObject* self, PyObject*) {
   REQ_OR_FAIL();
-  apr_table_t* env = r->subprocess_env;
-  ap_add_common_vars(r);
-  apr_table_setn(env, "GATEWAY_INTERFACE", "CGI/1.1");
-  apr_table_setn(env, "SERVER_PROTOCOL", r->protocol);
-  apr_table_setn(env, "REQUEST_METHOD", r->method);
-  apr_table_setn(env, "QUERY_STRING", r->args != nullptr ? r->args : "");
-  apr_table_setn(env, "REQUEST_URI", r->unparsed_uri);
-  if (r->path_info != nullptr && r->path_info[0] != '\0') {
-    std::size_t uri_len = std::strlen(r->uri);
-    std::size_t info_len = std::strlen(r->path_info);
-    std::size_t script_len = info_len <= uri_len ? uri_len - info_len : uri_len;
-    apr_table_setn(env, "SCRIPT_NAME", apr_pstrndup(r->pool, r->uri, script_len));
-    apr_table_setn(env, "PATH_INFO", r->path_info);
-  } else {
-    apr_table_setn(env, "SCRIPT_NAME", r->uri);
-  }
+  add_cgi_vars(r);
   Py_RETURN_NONE;
 }
 
@@ -336,6 +321,25 @@ PyObject* m_add_output_filter(PyObject* self, PyObject* args) {
 }
 
 }  // namespace
+
+void add_cgi_vars(request_rec* r) {
+  apr_table_t* env = r->subprocess_env;
+  ap_add_common_vars(r);
+  apr_table_setn(env, "GATEWAY_INTERFACE", "CGI/1.1");
+  apr_table_setn(env, "SERVER_PROTOCOL", r->protocol);
+  apr_table_setn(env, "REQUEST_METHOD", r->method);
+  apr_table_setn(env, "QUERY_STRING", r->args != nullptr ? r->args : "");
+  apr_table_setn(env, "REQUEST_URI", r->unparsed_uri);
+  if (r->path_info != nullptr && r->path_info[0] != '\0') {
+    std::size_t uri_len = std::strlen(r->uri);
+    std::size_t info_len = std::strlen(r->path_info);
+    std::size_t script_len = info_len <= uri_len ? uri_len - info_len : uri_len;
+    apr_table_setn(env, "SCRIPT_NAME", apr_pstrndup(r->pool, r->uri, script_len));
+    apr_table_setn(env, "PATH_INFO", r->path_info);
+  } else {
+    apr_table_setn(env, "SCRIPT_NAME", r->uri);
+  }
+}
 
 std::span<PyMethodDef> request_misc_methods() {
   static PyMethodDef methods[] = {

@@ -75,6 +75,7 @@ std::vector<PyMethodDef>& all_methods() {
     std::vector<PyMethodDef> out;
     for (auto& m : request_io_methods()) out.push_back(m);
     for (auto& m : request_misc_methods()) out.push_back(m);
+    for (auto& m : request_wsgi_methods()) out.push_back(m);
     out.push_back({nullptr, nullptr, 0, nullptr});
     return out;
   }());

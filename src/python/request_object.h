@@ -56,6 +56,10 @@ request_rec* live_request(PyObject* self) noexcept;
 // Method and attribute tables contributed by the files that implement them.
 std::span<PyMethodDef> request_io_methods();
 std::span<PyMethodDef> request_misc_methods();
+std::span<PyMethodDef> request_wsgi_methods();
+
+// req.add_cgi_vars(): the CGI variables into r->subprocess_env (spec §10.1).
+void add_cgi_vars(request_rec* r);
 std::span<PyGetSetDef> request_getsets();
 
 // Services the upper (dispatch) layer provides to request methods; set once at start-up.

@@ -76,6 +76,10 @@ APP = '''
                 raise RuntimeError("in iteration")
             start_response("200 OK", [("Content-Type", "text/plain")])
             return Body(gen(), "raising")
+        if path.startswith("/native"):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            keys = ["PATH_INFO", "HTTP_X_NAME", "HTTP_AUTHORIZATION", "QUERY_STRING"]
+            return [json.dumps({k: environ.get(k) for k in keys}).encode()]
         if path == "/badheader":
             start_response("200 OK", [("X-Bad", "a\\r\\nb")])
             return [b""]
@@ -218,3 +222,60 @@ def test_location_gives_script_name(apache):
     data = srv.get("/wsgi/environ").json()
     assert data["SCRIPT_NAME"] == "/wsgi"
     assert data["PATH_INFO"] == "/environ"
+
+
+def test_environ_values_are_native_strings(apache):
+    # PEP 3333: the bytes httpd has, decoded as latin-1 (UTF-8 "é" arrives as "Ã©").
+    srv = serve(apache)
+    data = srv.get("/app/native/caf%C3%A9?x=%C3%A9",
+                   headers={"X-Name": "caf\xe9".encode("latin-1"),
+                            "Authorization": "Bearer t0ken"}).json()
+    assert data["PATH_INFO"] == "/native/caf\xc3\xa9"
+    assert data["HTTP_X_NAME"] == "caf\xe9"
+    assert data["QUERY_STRING"] == "x=%C3%A9"
+    assert data["HTTP_AUTHORIZATION"] == "Bearer t0ken"
+
+
+REQ_API_HANDLER = '''
+    from mod_python import apache
+
+    import wsgiapp
+
+
+    def handler(req):
+        # mod_python 3.5 style: the request's own WSGI helpers, body through req.write.
+        env = req.build_wsgi_env()
+        if env is None:
+            req.content_type = "text/plain"
+            req.write(b"outside")
+            return apache.OK
+        result = wsgiapp.application(env, req.wsgi_start_response)
+        try:
+            for block in result:
+                req.write(block)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        return apache.OK
+'''
+
+
+@pytest.mark.allow_log("logged via wsgi.errors")
+def test_request_level_wsgi_helpers(apache):
+    snippet = in_directory(
+        "PythonHandler reqapi",
+        "PythonOption mod_python.wsgi.base_uri /app",
+    )
+    srv = apache(snippet, files={"wsgiapp.py": APP, "reqapi.py": REQ_API_HANDLER})
+    r = srv.get("/app/missing")
+    assert (r.status_code, r.text, r.headers["Content-Type"]) == (404, "nothing here", "text/plain")
+    data = srv.get("/app/environ?q=2").json()
+    assert (data["SCRIPT_NAME"], data["PATH_INFO"], data["QUERY_STRING"]) == \
+        ("/app", "/environ", "q=2")
+    assert data["types"] == ["str"]
+    post = srv.post("/app/post", data=b"abc")
+    assert (post.status_code, post.content, post.headers["X-Len"]) == (201, b"cba", "3")
+    # exc_info before anything was written replaces the first call's status and headers
+    r = srv.get("/app/excinfo")
+    assert (r.status_code, r.text) == (500, "error page")
+    assert srv.get("/elsewhere.txt").text == "outside"
