@@ -39,4 +39,11 @@ struct Guard<Fn> {
   }
 };
 
+// A METH_KEYWORDS (or other non-PyCFunction-shaped) thunk as the PyCFunction PyMethodDef
+// stores; CPython calls it back with the signature its flags say.
+template <typename F>
+PyCFunction cfunc(F f) {
+  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
+}
+
 }  // namespace mp::cpython

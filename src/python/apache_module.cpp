@@ -204,10 +204,7 @@ PyObject* f_stat(PyObject* module, PyObject* args) {
   return result.release();
 }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 }  // namespace
 

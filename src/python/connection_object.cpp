@@ -275,10 +275,7 @@ PyObject* m_log_error(PyObject* self, PyObject* args, PyObject* kwargs) {
   Py_RETURN_NONE;
 }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 PyMethodDef g_methods[] = {
     {"read", cfunc(cpython::Guard<m_read>::call), METH_FASTCALL,

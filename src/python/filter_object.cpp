@@ -244,10 +244,7 @@ int set_softspace(PyObject* self, PyObject* value, void*) {
   return 0;
 }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 PyMethodDef g_methods[] = {
     {"read", cfunc(cpython::Guard<m_read>::call), METH_FASTCALL,

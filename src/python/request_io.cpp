@@ -247,10 +247,7 @@ PyObject* m_send_http_header(PyObject* self, PyObject*) {
   Py_RETURN_NONE;
 }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 }  // namespace
 

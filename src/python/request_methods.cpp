@@ -31,10 +31,7 @@ namespace {
   request_rec* r = live_request(self); \
   if (r == nullptr) return nullptr
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 PyObject* str_result(const char* value) {
   GilAssumed g;

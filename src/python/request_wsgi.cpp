@@ -91,10 +91,7 @@ PyObject* m_wsgi_start_response(PyObject* self, PyObject* args, PyObject* kwargs
   return call_wsgi_module("request_start_response", self, args, kwargs);
 }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 }  // namespace
 

@@ -380,10 +380,7 @@ PyObject* input_next(PyObject* self) {
 
 PyObject* input_close(PyObject* /*self*/, PyObject* /*unused*/) { Py_RETURN_NONE; }
 
-template <typename F>
-PyCFunction cfunc(F f) {
-  return reinterpret_cast<PyCFunction>(reinterpret_cast<void (*)()>(f));
-}
+using cpython::cfunc;
 
 PyMethodDef kInputMethods[] = {
     {"read", cfunc(Guard<input_read>::call), METH_FASTCALL,
