@@ -1,10 +1,9 @@
 // The request methods of mod_python.wsgi (spec §16): the CGI part of its environ built from
 // request_rec in C++, and req.build_wsgi_env() / req.wsgi_start_response(), which give code
 // that calls them directly what the mod_python.wsgi handler does.
-#include <cstring>
-
 #include "cpython/guard.h"
 #include "cpython/ref.h"
+#include "cpython/strings.h"
 #include "python/request_object.h"
 
 namespace mp::python {
@@ -13,10 +12,10 @@ using cpython::Ref;
 
 namespace {
 
-// A PEP 3333 native string: the bytes httpd has, as latin-1.
+// A PEP 3333 native string: the bytes httpd has, as latin-1 (`text` is never null here).
 Ref native(const char* text) {
-  return Ref::steal(
-      PyUnicode_DecodeLatin1(text, static_cast<Py_ssize_t>(std::strlen(text)), nullptr));
+  cpython::GilAssumed g;
+  return cpython::latin1_str_or_none(g.gil(), text);
 }
 
 // The same for a str that came from httpd (its bytes decoded UTF-8 with surrogateescape).
