@@ -309,12 +309,18 @@ def _request_response(req: Any) -> "_Response":
 def request_environ(req: Any) -> Optional[dict]:
     """``req.build_wsgi_env()``: the environ the handler would pass, or None when
     ``req.uri`` is outside ``mod_python.wsgi.base_uri`` (as in mod_python 3.5)."""
-    script_name = _script_name(req, req.get_options())
+    return _mounted_environ(req, req.get_options(), _request_response(req))
+
+
+def _mounted_environ(req: Any, options: Any, response: "_Response") -> Optional[dict]:
+    """The full environ (``wsgi.input`` reading for ``response``), or None when ``req.uri``
+    is outside the mount point (``mod_python.wsgi.base_uri`` or the ``<Location>``)."""
+    script_name = _script_name(req, options)
     uri = req.uri or ""
     if script_name and not (uri == script_name or uri.startswith(script_name + "/")):
         return None
     environ = build_environ(req, script_name, uri[len(script_name):])
-    environ["wsgi.input"] = InputStream(req, _request_response(req))
+    environ["wsgi.input"] = InputStream(req, response)
     return environ
 
 
@@ -350,17 +356,12 @@ def handler(req: Any) -> int:
                       "declining.", apache.APLOG_WARNING)
         return apache.DECLINED
 
-    script_name = _script_name(req, options)
-    uri = req.uri or ""
-    if script_name and not (uri == script_name or uri.startswith(script_name + "/")):
-        req.log_error(f"WSGI handler: req.uri ({uri}) does not start with the base uri "
-                      f"({script_name}), declining.", apache.APLOG_WARNING)
-        return apache.DECLINED
-    path_info = uri[len(script_name):]
-
     response = _Response(req)
-    environ = build_environ(req, script_name, path_info)
-    environ["wsgi.input"] = InputStream(req, response)
+    environ = _mounted_environ(req, options, response)
+    if environ is None:
+        req.log_error(f"WSGI handler: req.uri ({req.uri}) does not start with the base uri "
+                      f"({_script_name(req, options)}), declining.", apache.APLOG_WARNING)
+        return apache.DECLINED
     result = None
     try:
         result = application(environ, response.start_response)
