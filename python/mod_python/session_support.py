@@ -145,20 +145,14 @@ def _created_sids(req: Any) -> dict:
     return created
 
 
-def _raw_lock(server: Any, index: Any) -> None:
-    module = _apache_module()
+def _global_mutex(operation: str, server: Any, index: Any) -> None:
+    """``_apache._global_lock``/``_global_unlock`` (``operation``): an int is a mutex
+    index, anything else a key that picks one."""
+    function = getattr(_apache_module(), operation)
     if isinstance(index, int):
-        module._global_lock(server, None, index)
+        function(server, None, index)
     else:
-        module._global_lock(server, index)
-
-
-def _raw_unlock(server: Any, index: Any) -> None:
-    module = _apache_module()
-    if isinstance(index, int):
-        module._global_unlock(server, None, index)
-    else:
-        module._global_unlock(server, index)
+        function(server, index)
 
 
 def _acquire(req: Any, index: Any) -> None:
@@ -168,7 +162,7 @@ def _acquire(req: Any, index: Any) -> None:
     if held:
         record[index] = held + 1
         return
-    _raw_lock(owner.server, index)
+    _global_mutex("_global_lock", owner.server, index)
     record[index] = 1
 
 
@@ -181,7 +175,7 @@ def _release(req: Any, index: Any) -> None:
         record[index] = held - 1
         return
     del record[index]
-    _raw_unlock(owner.server, index)
+    _global_mutex("_global_unlock", owner.server, index)
 
 
 def _release_all(owner: Any) -> None:
@@ -190,7 +184,7 @@ def _release_all(owner: Any) -> None:
     for index in list(record):
         del record[index]
         try:
-            _raw_unlock(owner.server, index)
+            _global_mutex("_global_unlock", owner.server, index)
         except Exception as exc:  # noqa: BLE001
             _log(owner, f"mod_python: failed to release session lock {index!r}: {exc}",
                  apache.APLOG_ERR)
