@@ -31,8 +31,6 @@ namespace {
   request_rec* r = live_request(self); \
   if (r == nullptr) return nullptr
 
-using cpython::cfunc;
-
 PyObject* str_result(const char* value) {
   GilAssumed g;
   return cpython::str_or_none(g.gil(), value).release();
