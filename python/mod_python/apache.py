@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import importlib.machinery
 import importlib.util
+import io
 import os
 import sys
 import threading
@@ -529,46 +530,60 @@ def init(name: str, server: Any) -> CallBack:
 
 # --- per-interpreter start-up (called from C++) -----------------------------------------
 
-class _ErrorLogStream:
-    """A text stream that sends complete lines to Apache's error log."""
+class _ErrorLogBuffer(io.BufferedIOBase):
+    """The binary layer of sys.stdout/sys.stderr: complete lines go to Apache's error log.
 
-    def __init__(self, level: int) -> None:
+    A real binary stream, so that code which writes bytes to ``sys.stdout.buffer`` (as
+    Mercurial, Click and others do at import time) works as it does under a terminal."""
+
+    def __init__(self, level: int, name: str) -> None:
+        super().__init__()
         self._level = level
-        self._buffer = ""
+        self._name = name
+        self._pending = b""
         self._lock = threading.Lock()
 
-    def write(self, text: Any) -> int:
-        if isinstance(text, bytes):
-            text = text.decode("utf-8", "surrogateescape")
-        with self._lock:
-            self._buffer += text
-            *lines, self._buffer = self._buffer.split("\n")
-        for line in lines:
-            _apache._log_stream(line, self._level)
-        return len(text)
-
-    def flush(self) -> None:
-        with self._lock:
-            pending, self._buffer = self._buffer, ""
-        if pending:
-            _apache._log_stream(pending, self._level)
-
-    def isatty(self) -> bool:
-        return False
+    @property
+    def name(self) -> str:
+        return self._name
 
     def writable(self) -> bool:
         return True
 
-    @property
-    def encoding(self) -> str:
-        return "utf-8"
+    def write(self, data: Any) -> int:
+        if self.closed:
+            raise ValueError("write to closed file")
+        chunk = bytes(data)
+        with self._lock:
+            *lines, self._pending = (self._pending + chunk).split(b"\n")
+        for line in lines:
+            self._log(line)
+        return len(chunk)
+
+    def flush(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, b""
+        if pending:
+            self._log(pending)
+
+    def _log(self, line: bytes) -> None:
+        _apache._log_stream(line.decode("utf-8", "backslashreplace"), self._level)
+
+
+def _error_log_stream(level: int, name: str) -> io.TextIOWrapper:
+    """A text stream like the interpreter's own stdout/stderr, into the error log.
+
+    ``write_through`` hands every write to the line splitter at once, so a line is logged
+    as soon as it is complete and a partial line waits for its end or for flush()."""
+    return io.TextIOWrapper(_ErrorLogBuffer(level, name), encoding="utf-8",
+                            errors="backslashreplace", write_through=True)
 
 
 def _interpreter_started(c_version: str) -> str:
     """Per-interpreter set-up; returns a warning text or ''."""
     # print() and sys.stderr must end up in Apache's error log, never on the client.
-    sys.stdout = _ErrorLogStream(APLOG_NOTICE)
-    sys.stderr = _ErrorLogStream(APLOG_ERR)
+    sys.stdout = _error_log_stream(APLOG_NOTICE, "<stdout>")
+    sys.stderr = _error_log_stream(APLOG_ERR, "<stderr>")
     from mod_python import version as _version
     if _version.version != c_version:
         return (f"mod_python version mismatch: the C module is {c_version}, "

@@ -14,6 +14,7 @@ import pytest
 from mphelpers import in_directory
 
 LOGMOD = '''
+    import io
     import logging
     import sys
     from mod_python import apache
@@ -62,6 +63,26 @@ LOGMOD = '''
     def streams(req):
         req.write("%s|%s|%s" % (sys.stdout.isatty(), sys.stdout.writable(),
                                 sys.stderr.encoding))
+        return apache.OK
+
+
+    def binary(req):
+        # Libraries such as Mercurial wrap sys.stdout.buffer at import time.
+        sys.stdout.buffer.write(b"binary-stdout-marker-5001\\xff\\n")
+        sys.stderr.buffer.write(b"binary-stderr-marker-")
+        sys.stderr.buffer.write(b"5002\\n")
+        try:
+            sys.stdout.fileno()
+            fileno = "has fileno"
+        except io.UnsupportedOperation:
+            fileno = "no fileno"
+        try:
+            sys.stdout.write(b"bytes")
+            text_only = "accepted bytes"
+        except TypeError:
+            text_only = "text only"
+        req.write("%s|%s|%s|%s" % (type(sys.stdout).__name__, sys.stdout.name, fileno,
+                                   text_only))
         return apache.OK
 '''
 
@@ -113,3 +134,13 @@ def test_configured_stream_handler_writes_to_the_error_log(apache):
 def test_streams_look_like_text_files(apache):
     srv = serve(apache, "streams")
     assert srv.get("/x").text == "False|True|utf-8"
+
+
+@pytest.mark.allow_log("binary-stderr-marker-5002")
+def test_binary_buffers_of_stdout_and_stderr_reach_the_error_log(apache):
+    srv = serve(apache, "binary")
+    assert srv.get("/x").text == "TextIOWrapper|<stdout>|no fileno|text only"
+    line = srv.wait_for_log("binary-stdout-marker-5001")
+    # The undecodable byte is backslash-escaped (and Apache doubles the backslash).
+    assert re.search(r"binary-stdout-marker-5001\\+xff$", line), line
+    assert re.search(r"\[[\w.-]*:?error\]", srv.wait_for_log("binary-stderr-marker-5002$"))
