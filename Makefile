@@ -12,7 +12,7 @@ BUILD_DEPS  := cmake g++ clang clang-format clang-tidy apache2 apache2-dev pytho
                libgtest-dev
 TEST_DEPS   := $(BUILD_DEPS) python3-pytest python3-requests libclang-rt-14-dev redis-server \
                memcached python3-django python3-flask python3-pyramid python3-falcon \
-               python3-bottle python3-cherrypy3
+               python3-bottle python3-cherrypy3 mercurial
 BENCH_DEPS  := $(BUILD_DEPS) wrk
 
 .PHONY: all build deps test-deps serve test unit integration asan-build asan-test bench bench-profile \
