@@ -312,7 +312,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_connection_spec = {"_apache.mp_conn", sizeof(ConnectionObject), 0,
+PyType_Spec g_connection_spec = {"mp_conn", sizeof(ConnectionObject), 0,
                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
 
 conn_rec* live_connection(PyObject* self) noexcept {

@@ -300,7 +300,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_filter_spec = {"_apache.mp_filter", sizeof(FilterObject), 0,
+PyType_Spec g_filter_spec = {"mp_filter", sizeof(FilterObject), 0,
                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
 
 Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool is_input,

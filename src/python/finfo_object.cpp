@@ -109,8 +109,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_finfo_spec = {"_apache.mp_finfo", sizeof(FinfoObject), 0, Py_TPFLAGS_DEFAULT,
-                            g_slots};
+PyType_Spec g_finfo_spec = {"mp_finfo", sizeof(FinfoObject), 0, Py_TPFLAGS_DEFAULT, g_slots};
 
 Ref make_finfo(const cpython::Gil& gil, ModuleState* st, const apr_finfo_t& finfo) {
   auto* obj = PyObject_New(FinfoObject, st->finfo_type);

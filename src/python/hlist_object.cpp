@@ -64,8 +64,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_hlist_spec = {"_apache.mp_hlist", sizeof(HlistObject), 0, Py_TPFLAGS_DEFAULT,
-                            g_slots};
+PyType_Spec g_hlist_spec = {"mp_hlist", sizeof(HlistObject), 0, Py_TPFLAGS_DEFAULT, g_slots};
 
 Ref make_hlist(const cpython::Gil& gil, ModuleState* st, const apache::HandlerEntry* entry) {
   auto* obj = PyObject_New(HlistObject, st->hlist_type);

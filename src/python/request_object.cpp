@@ -116,7 +116,7 @@ PyType_Slot* slots() {
 
 }  // namespace
 
-PyType_Spec g_request_spec = {"_apache.mp_request", sizeof(RequestObject), 0,
+PyType_Spec g_request_spec = {"mp_request", sizeof(RequestObject), 0,
                               Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, slots()};
 
 Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,

@@ -251,50 +251,79 @@ PyObject* m_popitem(PyObject* self, PyObject*) {
   return nullptr;
 }
 
-// Adds every pair of a mapping or sequence of pairs; `replace` sets instead of adding.
-bool merge_from(PyObject* self, PyObject* source, bool replace, bool stringify) {
-  Ref items;
-  if (PyDict_Check(source)) {
-    items = Ref::steal(PyDict_Items(source));
-  } else if (PyObject_HasAttrString(source, "items")) {
-    items = Ref::steal(PyObject_CallMethod(source, "items", nullptr));
-  } else {
-    items = Ref::borrow(source);
-  }
-  if (!items) return false;
-  Ref iter = Ref::steal(PyObject_GetIter(items.get()));
-  if (!iter) return false;
+// A key or value given to update() or the constructor: str and bytes as they are, anything
+// else through str(), as 3.5 did (`apache.table({1: 1})` is a table of "1": "1").
+Ref stringified(PyObject* obj) {
+  if (PyUnicode_Check(obj) || PyBytes_Check(obj)) return Ref::borrow(obj);
+  return Ref::steal(PyObject_Str(obj));
+}
+
+bool put_pair(PyObject* self, PyObject* key, PyObject* value, bool replace) {
+  Ref key_str = stringified(key);
+  Ref value_str = key_str ? stringified(value) : Ref{};
+  if (!value_str) return false;
+  std::string k;
+  std::string v;
+  if (!key_text(self, key_str.get(), &k) || !value_text(self, value_str.get(), &v)) return false;
   apr_table_t* t = checked(self);
   if (t == nullptr) return false;
+  if (replace) {
+    apr_table_set(t, k.c_str(), v.c_str());
+  } else {
+    apr_table_add(t, k.c_str(), v.c_str());
+  }
+  return true;
+}
+
+// A mapping, read as dict.update() reads one: through keys() and [], so dict subclasses and
+// classes that only define those two work, and errors they raise propagate.
+bool merge_mapping(PyObject* self, PyObject* source, bool replace) {
+  Ref keys = Ref::steal(PyObject_CallMethod(source, "keys", nullptr));
+  Ref iter = keys ? Ref::steal(PyObject_GetIter(keys.get())) : Ref{};
+  if (!iter) return false;
+  while (Ref key = Ref::steal(PyIter_Next(iter.get()))) {
+    Ref value = Ref::steal(PyObject_GetItem(source, key.get()));
+    if (!value || !put_pair(self, key.get(), value.get(), replace)) return false;
+  }
+  return !PyErr_Occurred();
+}
+
+bool merge_pairs(PyObject* self, PyObject* source, bool replace) {
+  Ref iter = Ref::steal(PyObject_GetIter(source));
+  if (!iter) {
+    // 3.5 looked up keys() on whatever it was given: update(None) is an AttributeError.
+    if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+      PyErr_Format(PyExc_AttributeError, "'%.100s' object has no attribute 'keys'",
+                   Py_TYPE(source)->tp_name);
+    }
+    return false;
+  }
   while (Ref pair = Ref::steal(PyIter_Next(iter.get()))) {
     Ref seq = Ref::steal(PySequence_Tuple(pair.get()));
     if (!seq || PyTuple_GET_SIZE(seq.get()) != 2) {
       if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "table items must be pairs");
       return false;
     }
-    PyObject* value = PyTuple_GET_ITEM(seq.get(), 1);
-    Ref as_str;
-    if (stringify && !PyUnicode_Check(value) && !PyBytes_Check(value)) {
-      as_str = Ref::steal(PyObject_Str(value));
-      if (!as_str) return false;
-      value = as_str.get();
-    }
-    std::string k;
-    std::string v;
-    if (!key_text(self, PyTuple_GET_ITEM(seq.get(), 0), &k) || !value_text(self, value, &v)) {
+    if (!put_pair(self, PyTuple_GET_ITEM(seq.get(), 0), PyTuple_GET_ITEM(seq.get(), 1), replace)) {
       return false;
-    }
-    if (replace) {
-      apr_table_set(t, k.c_str(), v.c_str());
-    } else {
-      apr_table_add(t, k.c_str(), v.c_str());
     }
   }
   return !PyErr_Occurred();
 }
 
+// Adds every entry of a mapping or a sequence of pairs; `replace` sets instead of adding.
+bool merge_from(PyObject* self, PyObject* source, bool replace) {
+  if (checked(self) == nullptr) return false;
+  if (PyDict_Check(source)) {
+    Ref items = Ref::steal(PyDict_Items(source));  // a snapshot: str() may run Python code
+    return items && merge_pairs(self, items.get(), replace);
+  }
+  int has_keys = PyObject_HasAttrString(source, "keys");
+  return has_keys ? merge_mapping(self, source, replace) : merge_pairs(self, source, replace);
+}
+
 PyObject* m_update(PyObject* self, PyObject* source) {
-  if (!merge_from(self, source, true, false)) return nullptr;
+  if (!merge_from(self, source, true)) return nullptr;
   Py_RETURN_NONE;
 }
 
@@ -340,10 +369,22 @@ PyObject* table_richcompare(PyObject* self, PyObject* other, int op) {
   return PyObject_RichCompare(mine.get(), theirs.get(), op);
 }
 
+// Dict syntax as in 3.5 (`{}` for an empty table), entries in table order, duplicates kept.
 PyObject* table_repr(PyObject* self) {
-  Ref d = Ref::steal(as_dict(self));
-  if (!d) return nullptr;
-  return PyUnicode_FromFormat("mp_table(%R)", d.get());
+  Ref items = Ref::steal(collect(self, Part::kItems));
+  if (!items) return nullptr;
+  Ref parts = Ref::steal(PyList_New(0));
+  if (!parts) return nullptr;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
+    PyObject* pair = PyList_GET_ITEM(items.get(), i);
+    Ref part = Ref::steal(
+        PyUnicode_FromFormat("%R: %R", PyTuple_GET_ITEM(pair, 0), PyTuple_GET_ITEM(pair, 1)));
+    if (!part || PyList_Append(parts.get(), part.get()) < 0) return nullptr;
+  }
+  Ref separator = Ref::steal(PyUnicode_FromString(", "));
+  Ref body = separator ? Ref::steal(PyUnicode_Join(separator.get(), parts.get())) : Ref{};
+  if (!body) return nullptr;
+  return PyUnicode_FromFormat("{%U}", body.get());
 }
 
 PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
@@ -354,8 +395,8 @@ PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   if (st == nullptr) return nullptr;
   Ref table = make_standalone_table(g.gil(), st);
   if (!table) return nullptr;
-  if (source != nullptr && !merge_from(table.get(), source, false, true)) return nullptr;
-  if (kwargs != nullptr && !merge_from(table.get(), kwargs, false, true)) return nullptr;
+  if (source != nullptr && !merge_from(table.get(), source, false)) return nullptr;
+  if (kwargs != nullptr && !merge_from(table.get(), kwargs, false)) return nullptr;
   return table.release();
 }
 
@@ -414,7 +455,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_table_spec = {"_apache.table", sizeof(TableObject), 0,
+PyType_Spec g_table_spec = {"mp_table", sizeof(TableObject), 0,
                             Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
 
 Ref make_table_view(const cpython::Gil& /*gil*/, ModuleState* st, apr_table_t* table,

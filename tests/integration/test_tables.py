@@ -110,6 +110,49 @@ TAB = '''
         u.update({"p": "1", "q": "2"})
         r["update"] = sorted(u.keys())
         return send_json(req, r)
+
+
+    class KeysAndGetitem:
+        # Not a dict: only the two methods dict.update() needs.
+        def __init__(self, data):
+            self.data = data
+
+        def keys(self):
+            return list(self.data)
+
+        def __getitem__(self, key):
+            return self.data[key]
+
+
+    class KeysRaise:
+        def keys(self):
+            raise ValueError("from keys()")
+
+
+    class GetitemRaises(KeysAndGetitem):
+        def __getitem__(self, key):
+            raise LookupError("from __getitem__")
+
+
+    def dict_protocol(req):
+        r = {}
+        t = apache.table()
+        t.update(KeysAndGetitem({1: 10, "b": "x"}))
+        r["update_mapping"] = sorted(t.items())
+        r["equal_to_constructed"] = t == apache.table({1: 10, "b": "x"})
+        r["update_none"] = _raises(lambda: t.update(None))
+        r["update_int"] = _raises(lambda: t.update(5))
+        r["keys_raise"] = _raises(lambda: t.update(KeysRaise()))
+        r["getitem_raises"] = _raises(lambda: t.update(GetitemRaises({"k": "v"})))
+        r["update_pairs"] = _raises(lambda: t.update([("p", "1")]))
+        r["after_pairs"] = t.get("p")
+        r["setdefault_no_value_is_empty_str"] = t.setdefault("new") == ""
+        r["repr_empty"] = repr(apache.table())
+        r["repr"] = repr(apache.table([("A", "1"), ("a", "2")]))
+        r["type_names"] = [type(x).__name__ for x in (req, req.connection, req.server, t)]
+        r["type_str"] = [str(type(req.connection)), str(type(req.server))]
+        r["notes_repr"] = repr(req.connection.notes)
+        return send_json(req, r)
 '''
 
 FILES = {"tab.py": TAB, "jsonpage.py": JSON_PAGE}
@@ -192,4 +235,26 @@ def test_apache_table(apache):
         "eq_dict": True,
         "cleared": 0,
         "update": ["p", "q"],
+    }
+
+
+def test_apache_table_follows_the_dict_protocol_as_mod_python_3_5_did(apache):
+    srv = serve(apache, "dict_protocol")
+    assert srv.get("/x").json() == {
+        # keys() + [] are enough, and keys and values go through str() as in the constructor.
+        "update_mapping": [["1", "10"], ["b", "x"]],
+        "equal_to_constructed": True,
+        # 3.5 looked up keys() on what it was given.
+        "update_none": "AttributeError",
+        "update_int": "AttributeError",
+        "keys_raise": "ValueError",
+        "getitem_raises": "LookupError",
+        "update_pairs": "no error",
+        "after_pairs": "1",
+        "setdefault_no_value_is_empty_str": True,
+        "repr_empty": "{}",
+        "repr": "{'A': '1', 'a': '2'}",
+        "type_names": ["mp_request", "mp_conn", "mp_server", "mp_table"],
+        "type_str": ["<class 'mp_conn'>", "<class 'mp_server'>"],
+        "notes_repr": "{}",
     }
