@@ -79,6 +79,28 @@ apr_status_t run_child_exit_cleanups(void* data) noexcept {
   });
 }
 
+// get_options() returns live tables, as in 3.5 (a PythonImport function can leave values there
+// for handlers). The tables a handler can reach without a per-request merge, each server's
+// options and its default directory options, move to a pool of their own, so that writes at
+// run time (always under the GIL) never allocate from pconf.
+void make_root_options_writable(apr_pool_t* pchild, server_rec* main_server) {
+  apr_allocator_t* allocator = nullptr;
+  apr_pool_t* pool = nullptr;
+  if (apr_allocator_create(&allocator) != APR_SUCCESS) return;
+  if (apr_pool_create_ex(&pool, pchild, nullptr, allocator) != APR_SUCCESS) {
+    apr_allocator_destroy(allocator);
+    return;
+  }
+  apr_allocator_owner_set(allocator, pool);
+  for (server_rec* s = main_server; s != nullptr; s = s->next) {
+    apache::ModuleConfig* srv = apache::server_config(s);
+    if (srv != nullptr) srv->options = apr_table_copy(pool, srv->options);
+    auto* dir = static_cast<apache::ModuleConfig*>(
+        ap_get_module_config(s->lookup_defaults, &python_module));
+    if (dir != nullptr) dir->options = apr_table_copy(pool, dir->options);
+  }
+}
+
 }  // namespace
 
 void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
@@ -87,6 +109,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
     python::process_context().child_pool = pchild;
     apache::attach_global_locks(pchild, s);
     session_cache_child_init(pchild, s);
+    make_root_options_writable(pchild, s);
     const apache::ModuleConfig* cfg = apache::server_config(s);
     cpython::RuntimeOptions options;
     options.optimization_level = apache::is_on(cfg->optimize, false) ? 2 : 0;

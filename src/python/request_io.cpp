@@ -227,7 +227,9 @@ PyObject* m_get_options(PyObject* self, PyObject*) {
   request_rec* r = live_request(self);
   if (r == nullptr) return nullptr;
   GilAssumed g;
-  return options_table(g.gil(), state_of(self), apache::dir_config(r)->options).release();
+  return options_table(g.gil(), state_of(self), apache::dir_config(r)->options, self,
+                       &as_request(self)->dead)
+      .release();
 }
 
 PyObject* m_discard_request_body(PyObject* self, PyObject*) {

@@ -2,6 +2,7 @@
 #include "python/server_object.h"
 
 #include <string>
+#include <vector>
 
 #include "apache/log.h"
 #include "apache/module_config.h"
@@ -108,7 +109,7 @@ PyObject* m_get_config(PyObject* self, PyObject*) {
 PyObject* m_get_options(PyObject* self, PyObject*) {
   GilAssumed g;
   apache::ModuleConfig* cfg = apache::server_config(srv(self));
-  return options_table(g.gil(), state_of(self), cfg->options).release();
+  return options_table(g.gil(), state_of(self), cfg->options, nullptr, nullptr).release();
 }
 
 PyObject* m_log_error(PyObject* self, PyObject* args, PyObject* kwargs) {
@@ -189,8 +190,7 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
-PyType_Spec g_server_spec = {"_apache.mp_server", sizeof(ServerObject), 0, Py_TPFLAGS_DEFAULT,
-                             g_slots};
+PyType_Spec g_server_spec = {"mp_server", sizeof(ServerObject), 0, Py_TPFLAGS_DEFAULT, g_slots};
 
 Ref make_server(const cpython::Gil& /*gil*/, ModuleState* st, server_rec* s) {
   auto* obj = PyObject_New(ServerObject, st->server_type);
@@ -234,18 +234,18 @@ bool parse_log_args(PyObject* args, PyObject* kwargs, std::string* message, int*
   return true;
 }
 
-Ref options_table(const cpython::Gil& gil, ModuleState* st, const apr_table_t* options) {
-  Ref table = make_standalone_table(gil, st);
-  if (!table || options == nullptr) return table;
-  apr_table_t* copy = live_table(table.get());
+Ref options_table(const cpython::Gil& gil, ModuleState* st, apr_table_t* options, PyObject* owner,
+                  const bool* owner_dead) {
+  std::vector<std::string> empty_keys;
   const apr_array_header_t* arr = apr_table_elts(options);
   const auto* e = reinterpret_cast<const apr_table_entry_t*>(arr->elts);
   for (int i = 0; i < arr->nelts; ++i) {
-    if (e[i].key != nullptr && e[i].val != nullptr && e[i].val[0] != '\0') {
-      apr_table_set(copy, e[i].key, e[i].val);
+    if (e[i].key != nullptr && (e[i].val == nullptr || e[i].val[0] == '\0')) {
+      empty_keys.emplace_back(e[i].key);
     }
   }
-  return table;
+  for (const std::string& key : empty_keys) apr_table_unset(options, key.c_str());
+  return make_table_view(gil, st, options, owner, owner_dead, false);
 }
 
 }  // namespace mp::python

@@ -24,7 +24,10 @@ server_rec* server_of(ModuleState* st, PyObject* obj) noexcept;
 // Shared by req/server/conn: log_error(message, level=APLOG_ERR) into Apache's error log.
 bool parse_log_args(PyObject* args, PyObject* kwargs, std::string* message, int* level);
 
-// get_options() semantics: a copy of the options table without empty values.
-cpython::Ref options_table(const cpython::Gil& gil, ModuleState* st, const apr_table_t* options);
+// get_options() semantics, as in 3.5: empty values (which only cancel an inherited option) are
+// removed from `options`, and the result is a live view of it. `owner`/`owner_dead` as for
+// make_table_view (the request whose merged table it is; none for a server's).
+cpython::Ref options_table(const cpython::Gil& gil, ModuleState* st, apr_table_t* options,
+                           PyObject* owner, const bool* owner_dead);
 
 }  // namespace mp::python

@@ -79,3 +79,50 @@ def test_failing_import_is_logged_and_does_not_stop_the_child(apache):
     srv = apache(snippet, files=LIB)
     assert srv.get("/default").json() == {"interpreter": "127.0.0.1", "log": ["a"]}
     assert "no_such_module_for_import" in srv.wait_for_log("MP0110")
+
+
+OPTIONS_LIB = {
+    "../lib/jsonpage.py": JSON_PAGE,
+    "../lib/mark_options.py": """
+        from mod_python import apache
+
+
+        def mark():
+            # 3.5 idiom: a PythonImport function leaves a value for the handlers.
+            apache.main_server.get_options()["imported::mark"] = "1"
+    """,
+    "../lib/opts.py": """
+        from mod_python import apache
+        from jsonpage import send_json
+
+
+        def handler(req):
+            mine = req.get_options()
+            mine["set-by-handler"] = "yes"
+            return send_json(req, {
+                "server_mark": apache.main_server.get_options().get("imported::mark"),
+                "req_server_mark": req.server.get_options().get("imported::mark"),
+                "options": sorted(mine.keys()),
+                "seen_again": req.get_options().get("set-by-handler"),
+            })
+    """,
+}
+
+
+def test_options_tables_are_live_as_in_3_5(apache):
+    snippet = "\n".join([
+        PATH,
+        "PythonOption kept here",
+        "PythonOption cancelled inherited",
+        "PythonImport mark_options::mark 127.0.0.1",
+        in_location("/opts", "PythonOption cancelled \"\"", "PythonOption local v",
+                    "PythonHandler opts"),
+    ])
+    srv = apache(snippet, files=OPTIONS_LIB)
+    for _ in range(3):  # a handler's write is seen within its request, not by the next one
+        assert srv.get("/opts").json() == {
+            "server_mark": "1",
+            "req_server_mark": "1",
+            "options": ["kept", "local", "set-by-handler"],
+            "seen_again": "yes",
+        }
