@@ -150,6 +150,11 @@ PyObject* m_allow_methods(PyObject* self, PyObject* args) {
     if (!item || !text_arg(item.get(), &name, "method")) return nullptr;
     ap_allow_methods(r, (reset != 0 && i == 0) ? 1 : 0, apr_pstrdup(r->pool, name.c_str()),
                      nullptr);
+    // httpd lists extension methods in "Allow" only while the M_INVALID bit is set, which
+    // ap_method_list_add stopped doing in later 2.4 releases; 3.5 relied on it.
+    if (ap_method_number_of(name.c_str()) == M_INVALID) {
+      r->allowed_methods->method_mask |= (AP_METHOD_BIT << M_INVALID);
+    }
   }
   if (n == 0 && reset != 0) ap_clear_method_list(r->allowed_methods);
   Py_RETURN_NONE;

@@ -433,8 +433,8 @@ def test_sendfile(apache):
 # Extension methods (MYMETHOD) go to req.allowed_methods; httpd's Allow header only
 # lists registered methods.
 @pytest.mark.parametrize("query,present,absent", [
-    ("add", {"GET", "POST", "DELETE"}, set()),
-    ("reset", {"PUT", "OPTIONS"}, {"GET", "POST", "DELETE"}),
+    ("add", {"GET", "POST", "DELETE", "MYMETHOD"}, set()),
+    ("reset", {"PUT", "OPTIONS", "MYMETHOD"}, {"GET", "POST", "DELETE"}),
 ])
 def test_allow_methods(apache, query, present, absent):
     srv = serve(apache, "allow")
