@@ -27,7 +27,7 @@ from typing import Any, Iterable, Optional, Sequence
 INDENT = "    "
 
 __all__ = [
-    "Directive", "Container", "ContainerTag", "Comment",
+    "quote_if_space", "Directive", "Container", "ContainerTag", "Comment",
     "Directory", "Files", "IfModule", "Location", "VirtualHost",
     "PythonInterpPerDirectory", "PythonInterpPerDirective",
     "render_server_config", "write_basic_config", "pythonpath_expr",
@@ -47,6 +47,11 @@ _ONE_VALUE_DIRECTIVES = (
     "SetHandler", "ServerAdmin", "ServerName", "ServerPath", "ServerRoot",
     "StartServers", "StartThreads", "ThreadsPerChild", "Timeout", "TypesConfig",
 )
+
+
+def quote_if_space(text: str) -> str:
+    """``text`` in double quotes if it contains a space (a path for a directive), else as is."""
+    return f'"{text}"' if " " in text else text
 
 
 def _flip(text: str, flipslash: Any) -> str:

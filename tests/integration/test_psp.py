@@ -372,3 +372,18 @@ def test_demo_page_form_and_session_counter(apache):
     assert "<strong>2</strong> time(s)" in second.text
     assert "Hello, &lt;Ada&gt;!" in second.text
     assert 'value="&lt;Ada&gt;"' in second.text
+
+
+def test_psp_module_of_3_5_is_importable(apache):
+    # 3.5 shipped the generator as the extension module mod_python._psp.
+    handler = '''
+        from mod_python import _psp, psp
+
+
+        def handler(req):
+            code = _psp.parsestring("a<%= 1 + 1 %>b")
+            req.write("%s|%s" % (code == psp.parsestring("a<%= 1 + 1 %>b"), "req.write" in code))
+            return 0
+    '''
+    srv = apache(in_directory("PythonHandler gen"), files={"gen.py": handler})
+    assert srv.get("/x").text == "True|True"

@@ -148,3 +148,17 @@ def test_write_basic_config_listen_host_and_validation(tmp_path):
     assert "\nListen 0.0.0.0:8888\n" in out
     with pytest.raises(ValueError):
         write_basic_config(tmp_path / "b", listen="127.0.0.1:notaport")
+
+
+def test_quote_if_space():
+    # mod_python 3.5's own test harness quotes paths for directives with it.
+    assert httpdconf.quote_if_space("/usr/sbin/apache2") == "/usr/sbin/apache2"
+    assert httpdconf.quote_if_space("/opt/my apps/x.so") == '"/opt/my apps/x.so"'
+    assert "quote_if_space" in httpdconf.__all__
+
+
+def test_python22_compat_module_imports_nothing():
+    # Old handler modules start with `from mod_python.python22 import *`.
+    namespace: dict = {}
+    exec("from mod_python.python22 import *", namespace)
+    assert set(namespace) == {"__builtins__"}
