@@ -73,6 +73,10 @@ int exec_module(PyObject* module) noexcept {
       !add_type(module, &g_filter_spec, &st->filter_type)) {
     return -1;
   }
+  // apache.table is the type itself (3.5 code subclasses it); make_table stays a function.
+  if (PyModule_AddObjectRef(module, "table", reinterpret_cast<PyObject*>(st->table_type)) < 0) {
+    return -1;
+  }
   st->server_return = PyErr_NewExceptionWithDoc(
       "_apache.SERVER_RETURN",
       "Raise with an Apache result code (and optionally a status) to end a handler.",

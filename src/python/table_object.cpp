@@ -387,13 +387,29 @@ PyObject* table_repr(PyObject* self) {
   return PyUnicode_FromFormat("{%U}", body.get());
 }
 
+// A table with a pool of its own, of `type` (mp_table or a Python subclass of it).
+// tp_alloc zeroes the object (a subclass's __dict__ slot included) and tracks it for the GC.
+Ref new_standalone(PyTypeObject* type) {
+  apr_pool_t* pool = nullptr;
+  if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) {
+    PyErr_NoMemory();
+    return {};
+  }
+  PyObject* obj = type->tp_alloc(type, 0);
+  if (obj == nullptr) {
+    apr_pool_destroy(pool);
+    return {};
+  }
+  TableObject* t = as_table(obj);
+  t->table = apr_table_make(pool, 8);
+  t->own_pool = pool;
+  return Ref::steal(obj);
+}
+
 PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   PyObject* source = nullptr;
   if (!PyArg_ParseTuple(args, "|O:table", &source)) return nullptr;
-  GilAssumed g;
-  ModuleState* st = state_of_type(type);
-  if (st == nullptr) return nullptr;
-  Ref table = make_standalone_table(g.gil(), st);
+  Ref table = new_standalone(type);
   if (!table) return nullptr;
   if (source != nullptr && !merge_from(table.get(), source, false)) return nullptr;
   if (kwargs != nullptr && !merge_from(table.get(), kwargs, false)) return nullptr;
@@ -455,8 +471,9 @@ PyType_Slot g_slots[] = {
 
 }  // namespace
 
+// Subclassable, as apache.table was in 3.5.
 PyType_Spec g_table_spec = {"mp_table", sizeof(TableObject), 0,
-                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
+                            Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC, g_slots};
 
 Ref make_table_view(const cpython::Gil& /*gil*/, ModuleState* st, apr_table_t* table,
                     PyObject* owner, const bool* owner_dead, bool header_values) {
@@ -472,23 +489,7 @@ Ref make_table_view(const cpython::Gil& /*gil*/, ModuleState* st, apr_table_t* t
 }
 
 Ref make_standalone_table(const cpython::Gil& /*gil*/, ModuleState* st) {
-  apr_pool_t* pool = nullptr;
-  if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) {
-    PyErr_NoMemory();
-    return {};
-  }
-  auto* obj = PyObject_GC_New(TableObject, st->table_type);
-  if (obj == nullptr) {
-    apr_pool_destroy(pool);
-    return {};
-  }
-  obj->table = apr_table_make(pool, 8);
-  obj->own_pool = pool;
-  obj->owner = nullptr;
-  obj->owner_dead = nullptr;
-  obj->header_values = false;
-  PyObject_GC_Track(obj);
-  return Ref::steal(reinterpret_cast<PyObject*>(obj));
+  return new_standalone(st->table_type);
 }
 
 apr_table_t* live_table(PyObject* obj) {

@@ -152,6 +152,16 @@ TAB = '''
         r["type_names"] = [type(x).__name__ for x in (req, req.connection, req.server, t)]
         r["type_str"] = [str(type(req.connection)), str(type(req.server))]
         r["notes_repr"] = repr(req.connection.notes)
+
+        class Mine(apache.table):
+            def __str__(self):
+                return "mine"
+
+        mine = Mine({"a": "b"})
+        mine.extra = "attribute"
+        mine.add("A", "c")
+        r["subclass"] = [str(mine), mine["a"], isinstance(mine, apache.table), mine.extra,
+                         type(apache.make_table()).__name__, callable(apache.table)]
         return send_json(req, r)
 '''
 
@@ -257,4 +267,5 @@ def test_apache_table_follows_the_dict_protocol_as_mod_python_3_5_did(apache):
         "type_names": ["mp_request", "mp_conn", "mp_server", "mp_table"],
         "type_str": ["<class 'mp_conn'>", "<class 'mp_server'>"],
         "notes_repr": "{}",
+        "subclass": ["mine", ["b", "c"], True, "attribute", "mp_table", True],
     }
