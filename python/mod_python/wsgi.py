@@ -168,6 +168,9 @@ class _Response:
         _latin1(status, "status")
         if not _STATUS.match(status):
             raise ValueError(f"invalid status line {status!r}")
+        if not 200 <= int(status[:3]) <= 599:
+            # A 1xx sent as the final response would desynchronise the client's connection.
+            raise ValueError(f"status code must be between 200 and 599, not {status[:3]}")
         if not isinstance(response_headers, list):
             raise TypeError("response headers must be a list")
         checked = []

@@ -37,7 +37,14 @@ std::optional<int> parse_status(std::string_view status, std::string* error) {
       return std::nullopt;
     }
   }
-  return (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+  int code = (status[0] - '0') * 100 + (status[1] - '0') * 10 + (status[2] - '0');
+  // A 1xx is an interim response: sent as the final one it would desynchronise the client's
+  // connection. Codes above 599 do not exist in HTTP.
+  if (code < 200 || code > 599) {
+    *error = "status code must be between 200 and 599";
+    return std::nullopt;
+  }
+  return code;
 }
 
 bool valid_header_name(std::string_view name) noexcept {
@@ -91,7 +98,7 @@ std::optional<std::uint64_t> parse_content_length(std::string_view value) noexce
 }
 
 bool cgi_header_name(std::string_view header, std::string* out) {
-  if (header.empty()) return false;
+  if (header.empty() || iequals(header, "proxy")) return false;
   out->assign("HTTP_");
   for (char c : header) {
     if (c >= 'a' && c <= 'z') {

@@ -27,7 +27,9 @@ bool is_hop_by_hop(std::string_view name) noexcept;
 std::optional<std::uint64_t> parse_content_length(std::string_view value) noexcept;
 
 // "HTTP_" + upper-cased name with '-' -> '_'; false for names with other characters than
-// letters, digits and '-' (they could spoof another header, e.g. X_Foo vs X-Foo).
+// letters, digits and '-' (they could spoof another header, e.g. X_Foo vs X-Foo), and for
+// "Proxy": an HTTP_PROXY variable would redirect the application's outgoing requests
+// (httpoxy; httpd's ap_add_common_vars drops it too).
 bool cgi_header_name(std::string_view header, std::string* out);
 
 // Runs of '/' collapsed to one.

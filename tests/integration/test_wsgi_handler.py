@@ -83,6 +83,9 @@ APP = '''
         if path == "/badheader":
             start_response("200 OK", [("X-Bad", "a\\r\\nb")])
             return [b""]
+        if path == "/interim":
+            start_response("100 Continue", [("Content-Type", "text/plain")])
+            return [b"not a final response"]
         start_response("200 OK", [("Content-Type", "text/plain")])
         return Body([b"Hello ", b"WSGI"])
 '''
@@ -179,6 +182,16 @@ def test_close_called_on_exception(apache):
 def test_bad_header_is_500(apache):
     srv = serve(apache)
     assert srv.get("/app/badheader").status_code == 500
+
+
+@pytest.mark.allow_log("between 200 and 599", "Traceback", "MP0", "File ", "ValueError",
+                       "wsgi", "^", "~", "raise", "python:error")
+def test_interim_status_is_500(apache):
+    srv = serve(apache)
+    r = srv.get("/app/interim")
+    assert r.status_code == 500
+    assert b"not a final response" not in r.content
+    srv.wait_for_log("status code must be between 200 and 599")
 
 
 def test_declines_without_option(apache):

@@ -46,6 +46,7 @@ def test_environ_from_request(apache, validated):
     r = srv.raw(
         b"GET /app/sub/path?q=1&r=%41 HTTP/1.1\r\nHost: " + host + b"\r\nX-Test: h\xe9llo\r\n"
         b"X_Spoof: bad\r\nAuthorization: Basic dTpw\r\nContent-Type: text/x-test\r\n"
+        b"Proxy: http://evil.example:8080\r\n"
         b"Connection: close\r\n\r\n"
     )
     assert r.status == 200, r.raw[:500]
@@ -57,6 +58,7 @@ def test_environ_from_request(apache, validated):
     assert env["QUERY_STRING"] == "q=1&r=%41"
     assert env["REQUEST_URI"] == "/app/sub/path?q=1&r=%41"
     assert env["REQUEST_METHOD"] == "GET"
+    assert "HTTP_PROXY" not in env  # httpoxy: a Proxy header must not become HTTP_PROXY
     assert env["SERVER_PROTOCOL"] == "HTTP/1.1"
     assert env["SERVER_PORT"] == str(srv.port)
     assert env["SERVER_NAME"] == "127.0.0.1"

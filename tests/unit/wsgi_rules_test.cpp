@@ -20,6 +20,10 @@ TEST(Status, RejectsMalformed) {
   EXPECT_FALSE(parse_status("OK 200", &error));
   EXPECT_FALSE(parse_status("200OK", &error));
   EXPECT_FALSE(parse_status("099 Low", &error));
+  EXPECT_FALSE(parse_status("100 Continue", &error));  // interim, never a final response
+  EXPECT_FALSE(parse_status("101 Switching Protocols", &error));
+  EXPECT_FALSE(parse_status("600 Weird", &error));
+  EXPECT_FALSE(parse_status("999", &error));
   EXPECT_FALSE(parse_status("200 OK\r\nX: y", &error));
   EXPECT_FALSE(parse_status(std::string_view("200 O\0K", 7), &error));
   EXPECT_FALSE(error.empty());
@@ -72,6 +76,10 @@ TEST(CgiNames, HttpPrefix) {
   EXPECT_FALSE(cgi_header_name("X_Spoofed", &out));  // '_' could impersonate 'X-Spoofed'
   EXPECT_FALSE(cgi_header_name("X.Dot", &out));
   EXPECT_FALSE(cgi_header_name("", &out));
+  EXPECT_FALSE(cgi_header_name("Proxy", &out));  // httpoxy: never HTTP_PROXY
+  EXPECT_FALSE(cgi_header_name("PROXY", &out));
+  ASSERT_TRUE(cgi_header_name("Proxy-Connection", &out));
+  EXPECT_EQ(out, "HTTP_PROXY_CONNECTION");
 }
 
 TEST(Paths, CollapseSlashes) {
