@@ -78,10 +78,44 @@ bool is_client_gone(PyObject* type, const request_rec* r) {
          PyErr_GivenExceptionMatches(type, PyExc_OSError);
 }
 
+std::string body_failure_text(int status) {
+  switch (status) {
+    case HTTP_REQUEST_TIME_OUT:
+      return "the client timed out (408)";
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+      return "it is larger than LimitRequestBody (413)";
+    case AP_FILTER_ERROR:
+      return "an input filter refused it and answered";
+    default:
+      return "it was cut short or malformed, or the client went away (" + std::to_string(status) +
+             ")";
+  }
+}
+
+// The handler let the OSError of a failed request body read escape (client closed the
+// connection, timed out, sent a malformed or oversized body) and nothing was sent yet: the
+// client's fault, answered as httpd answers it, with one log line instead of a traceback.
+int body_read_failure_status(const ErrorContext& ctx, PyObject* type) {
+  if (ctx.after_response || ctx.request_object == nullptr || type == nullptr) return 0;
+  const auto* req = python::as_request(ctx.request_object);
+  if (req->body_error_status == 0 || PyErr_GivenExceptionMatches(type, PyExc_OSError) == 0) {
+    return 0;
+  }
+  // AP_FILTER_ERROR: httpd's HTTP_IN filter has sent the 400 itself (a bad chunk header).
+  if (req->body_error_status == AP_FILTER_ERROR) return AP_FILTER_ERROR;
+  return python::response_started(req) ? 0 : req->body_error_status;
+}
+
 }  // namespace
 
 int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
   cpython::FetchedException exc = cpython::FetchedException::fetch(gil);
+  if (int status = body_read_failure_status(ctx, exc.type.get()); status != 0) {
+    apache::log_request(
+        APLOG_ERR, 0, ctx.r, "MP0105",
+        prefix_of(ctx) + ": the request body could not be read: " + body_failure_text(status));
+    return status;
+  }
   std::vector<std::string> lines = cpython::format_exception(gil, exc);
   log_traceback(ctx, lines);
 

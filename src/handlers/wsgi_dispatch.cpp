@@ -255,6 +255,7 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
   }
   wsgi::Outcome outcome =
       wsgi::run_application(gil, data->types, exchange, traits, application.get());
+  if (outcome == wsgi::Outcome::kBadRequestBody) return exchange.body_error_status();
   return outcome == wsgi::Outcome::kFailedBeforeResponse ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 

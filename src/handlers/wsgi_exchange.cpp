@@ -10,6 +10,7 @@
 #include <string_view>
 
 #include "apache/log.h"
+#include "apache/request_body.h"
 #include "common/wsgi_rules.h"
 
 namespace mp::handlers {
@@ -318,12 +319,22 @@ long ApacheExchange::read(char* buffer, std::size_t size, std::string* error) {
   }
   if (r_->remaining == 0 && !r_->read_chunked) return 0;
   apr_size_t chunk = size > (1u << 30) ? (1u << 30) : size;
-  long n = ap_get_client_block(r_, buffer, chunk);
+  long n = apache::read_request_body(r_, buffer, chunk, &body_error_status_);
   if (n < 0) {
     read_failed_ = true;
-    *error = r_->connection->aborted ? "client connection closed"
-                                     : "the request body could not be read (timeout or bad "
-                                       "chunked encoding)";
+    switch (body_error_status_) {
+      case HTTP_REQUEST_TIME_OUT:
+        *error = "timed out";
+        break;
+      case HTTP_REQUEST_ENTITY_TOO_LARGE:
+        *error = "larger than LimitRequestBody";
+        break;
+      case AP_FILTER_ERROR:
+        *error = "an input filter refused it";
+        break;
+      default:
+        *error = "cut short or malformed, or the client went away";
+    }
     log(APLOG_ERR, "MP2107", "reading the request body failed: " + *error);
     return -1;
   }

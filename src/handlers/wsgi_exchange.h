@@ -20,6 +20,7 @@ class ApacheExchange final : public wsgi::Exchange {
 
   void environ(wsgi::EnvironSink& sink) override;
   long read(char* buffer, std::size_t size, std::string* error) override;
+  int body_error_status() const override { return body_error_status_; }
   wsgi::IoResult start(int status, std::string_view status_line,
                        const std::vector<wsgi::Header>& headers) override;
   wsgi::IoResult write(const char* data, std::size_t size, bool flush) override;
@@ -45,6 +46,7 @@ class ApacheExchange final : public wsgi::Exchange {
   apr_bucket_brigade* bb_;
   bool read_started_ = false;
   bool read_failed_ = false;
+  int body_error_status_ = 0;  // what httpd answers to the failed read (400, 408, 413...)
   bool deferred_ = false;
   std::size_t queued_ = 0;  // body bytes queued and not yet passed
 };

@@ -4,6 +4,7 @@
 
 #include "apache/log.h"
 #include "apache/module_config.h"
+#include "apache/request_body.h"
 #include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/request_object.h"
@@ -83,19 +84,26 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
   constexpr std::size_t kChunk = 65536;
   std::size_t goal = req->body_buffer->size() + want;
   GilAssumed g;
+  if (req->body_error_status != 0) {  // a body cut short must never look complete later
+    PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
+    return false;
+  }
   while (!req->body_done && req->body_buffer->size() < goal) {
     std::size_t step = goal - req->body_buffer->size();
     if (step > kChunk) step = kChunk;
     std::size_t old = req->body_buffer->size();
     req->body_buffer->resize(old + step);
     long got = 0;
+    int http_status = 0;
     {
       cpython::DetachScope io(g.gil());
-      got = ap_get_client_block(r, req->body_buffer->data() + old, step);
+      got = apache::read_request_body(r, req->body_buffer->data() + old, step, &http_status);
     }
     if (got < 0) {
       req->body_buffer->resize(old);
       req->body_done = true;
+      // Kept for the dispatcher: an OSError that escapes the handler becomes this status.
+      req->body_error_status = http_status;
       PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
       return false;
     }

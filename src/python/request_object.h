@@ -36,6 +36,7 @@ struct RequestObject {
   std::string* body_buffer;  // bytes read from the client not yet returned
   bool body_started;
   bool body_done;
+  int body_error_status;   // the HTTP answer to a failed body read (400, 408, 413...), or 0
   long long bytes_queued;  // bytes handed to write()/sendfile()
   bool content_type_set;
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null

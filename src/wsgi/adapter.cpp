@@ -107,6 +107,24 @@ void log_exception(const cpython::Gil& gil, Exchange& exchange, const RequestTra
   }
 }
 
+// The application raised the OSError of a request body that could not be read (already
+// logged by the exchange) before responding: the client's fault, answered without a traceback.
+bool failed_on_request_body(const RequestContext& ctx) {
+  return !ctx.headers_sent && !ctx.input_error.empty() && ctx.exchange->body_error_status() != 0 &&
+         PyErr_ExceptionMatches(PyExc_OSError) != 0;
+}
+
+// Logs the application's exception and says how the request ended.
+Outcome application_failed(const cpython::Gil& gil, const RequestContext& ctx,
+                           const RequestTraits& traits) {
+  if (failed_on_request_body(ctx)) {
+    PyErr_Clear();
+    return Outcome::kBadRequestBody;
+  }
+  log_exception(gil, *ctx.exchange, traits, "exception");
+  return ctx.headers_sent ? Outcome::kTruncated : Outcome::kFailedBeforeResponse;
+}
+
 // Calls result.close() if it has one; logs what it raises.
 void close_result(const cpython::Gil& gil, Exchange& exchange, const RequestTraits& traits,
                   PyObject* result, bool* close_failed) {
@@ -254,8 +272,7 @@ Outcome respond(const cpython::Gil& gil, const Types& types, RequestContext& ctx
   IterEnd end = IterEnd::kDone;
   if (!try_send_file(gil, types, ctx, result)) end = send_iterable(gil, ctx, result);
   if (end == IterEnd::kException) {
-    log_exception(gil, exchange, traits, "exception");
-    outcome = ctx.headers_sent ? Outcome::kTruncated : Outcome::kFailedBeforeResponse;
+    outcome = application_failed(gil, ctx, traits);
   } else if (!ctx.status_set) {
     exchange.log(
         kLogError, "MP2101",
@@ -297,8 +314,7 @@ Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& e
       PyObject_CallFunctionObjArgs(application, environ.get(), start_response.get(), nullptr));
   Outcome outcome = Outcome::kCompleted;
   if (!result) {
-    log_exception(gil, exchange, traits, "exception");
-    outcome = ctx.headers_sent ? Outcome::kTruncated : Outcome::kFailedBeforeResponse;
+    outcome = application_failed(gil, ctx, traits);
   } else {
     outcome = respond(gil, types, ctx, traits, result.get());
   }

@@ -14,6 +14,8 @@ enum class Outcome {
   kFailedBeforeResponse,  // nothing was sent; the caller answers 500 (traceback logged)
   kTruncated,             // the response started and was cut (logged; client can tell)
   kClientGone,            // the client went away; the application was closed
+  kBadRequestBody,        // nothing was sent: the application failed on a request body that
+                          // could not be read; the caller answers exchange.body_error_status()
 };
 
 // Builds the environ, calls `application`, sends what it returns and always calls its

@@ -52,6 +52,10 @@ class Exchange {
   // Reads request body bytes: > 0 bytes read, 0 at the end, < 0 on error (*error says why).
   // Called without the GIL.
   virtual long read(char* buffer, std::size_t size, std::string* error) = 0;
+  // After a failed read(): the HTTP status that answers the request when the application then
+  // fails with the OSError before responding (the client's fault: 400, 408, 413...), or 0 for
+  // the usual 500.
+  virtual int body_error_status() const { return 0; }
 
   // Commits the status and headers (already validated), once, right before the first body
   // byte or the end of an empty response. Must not block (may be called with the GIL held).

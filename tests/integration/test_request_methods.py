@@ -347,6 +347,13 @@ METHODS = '''
         return apache.OK
 
 
+    def form_fields(req):
+        from mod_python import util
+        form = util.FieldStorage(req)
+        req.write("fields %s" % sorted(form.keys()))
+        return apache.OK
+
+
     def table_api(req):
         t = req.headers_in
         out = {}
@@ -768,11 +775,36 @@ def test_client_disconnect_mid_body_raises_ioerror(apache):
     assert (r.status_code, r.text) == (200, "read 3 bytes")
 
 
-@pytest.mark.allow_log("MP0100")
+@pytest.mark.allow_log("MP0105")
 def test_client_disconnect_mid_body_uncaught_is_logged_and_server_survives(apache):
     srv = serve(apache, "read_raising")
     for _ in range(3):
         send_truncated_body(srv.port)
-    srv.wait_for_log("Client read error")
+    line = srv.wait_for_log("MP0105")
+    assert "PythonHandler meth::read_raising: the request body could not be read" in line
+    assert "MP0100" not in srv.error_log()  # the client's fault: no traceback
     r = srv.post("/x", data=b"abcd")
     assert (r.status_code, r.text) == (200, "read 4 bytes")
+
+
+@pytest.mark.allow_log("MP0105")
+@pytest.mark.parametrize("handler", ["read_raising", "form_fields"])
+@pytest.mark.parametrize("request_head,body", [
+    (b"Content-Length: 100\r\nContent-Type: application/x-www-form-urlencoded", b"a=1&b"),
+    (b"Transfer-Encoding: chunked\r\nContent-Type: application/x-www-form-urlencoded",
+     b"10\r\na=1"),
+    (b"Transfer-Encoding: chunked\r\nContent-Type: application/x-www-form-urlencoded",
+     b"zz\r\na=1\r\n0\r\n\r\n"),
+], ids=["short-content-length", "cut-chunk", "bad-chunk-size"])
+def test_unreadable_body_is_answered_400_not_500(apache, handler, request_head, body):
+    srv = serve(apache, handler)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\n" + request_head + b"\r\n\r\n"
+                     + body)
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 400 "), data[:300]
+    srv.wait_for_log("MP0105")
+    assert "MP0100" not in srv.error_log()

@@ -28,6 +28,7 @@ class FakeExchange final : public Exchange {
   std::string input;
   std::size_t read_chunk = 1 << 20;
   bool read_error = false;
+  int body_status = 0;  // body_error_status() after a failed read
   std::size_t client_gone_after = static_cast<std::size_t>(-1);  // bytes written before EPIPE
 
   int status = 0;
@@ -54,6 +55,7 @@ class FakeExchange final : public Exchange {
     read_pos_ += n;
     return static_cast<long>(n);
   }
+  int body_error_status() const override { return body_status; }
   IoResult start(int s, std::string_view line, const std::vector<Header>& h) override {
     ++starts;
     status = s;
@@ -583,6 +585,58 @@ def application(environ, start_response):
 )",
       bad);
   EXPECT_EQ(eval("'request data read error' in out[0] and out[0] == out[1]"), "True");
+}
+
+// An application that lets the OSError of an unreadable request body escape before responding
+// gets the exchange's status (the client's fault), without a traceback; otherwise 500 as usual.
+TEST_F(AdapterTest, UnreadableRequestBodyIsTheClientsFault) {
+  const char* reads_body = R"(
+def application(environ, start_response):
+    environ["wsgi.input"].read()
+    start_response("200 OK", [])
+    return [b"never"]
+)";
+  FakeExchange bad;
+  bad.read_error = true;
+  bad.body_status = 400;
+  EXPECT_EQ(run(reads_body, bad), Outcome::kBadRequestBody);
+  EXPECT_FALSE(bad.logged("MP2100"));
+  EXPECT_EQ(bad.starts, 0);
+
+  FakeExchange unknown;  // the exchange cannot tell: a failed application, as before
+  unknown.read_error = true;
+  EXPECT_EQ(run(reads_body, unknown), Outcome::kFailedBeforeResponse);
+  EXPECT_TRUE(unknown.logged("MP2100"));
+
+  FakeExchange handled;  // the application answers the failure itself
+  handled.read_error = true;
+  handled.body_status = 408;
+  EXPECT_EQ(run(R"(
+def application(environ, start_response):
+    try:
+        environ["wsgi.input"].read()
+    except OSError:
+        start_response("400 Bad Request", [("Content-Type", "text/plain")])
+        return [b"bad body"]
+)",
+                handled),
+            Outcome::kCompleted);
+  EXPECT_EQ(handled.status, 400);
+
+  FakeExchange other;  // a different exception after the failed read is still the app's bug
+  other.read_error = true;
+  other.body_status = 400;
+  EXPECT_EQ(run(R"(
+def application(environ, start_response):
+    try:
+        environ["wsgi.input"].read()
+    except OSError:
+        pass
+    raise KeyError("bug")
+)",
+                other),
+            Outcome::kFailedBeforeResponse);
+  EXPECT_TRUE(other.logged("KeyError"));
 }
 
 TEST_F(AdapterTest, FileWrapperUsesSendFileForRegularFiles) {

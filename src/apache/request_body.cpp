@@ -1,0 +1,28 @@
+// Request body reads through the input filters, keeping the status of a failure.
+#include "apache/request_body.h"
+
+namespace mp::apache {
+
+long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_status) noexcept {
+  if (r->remaining < 0 || (r->read_chunked == 0 && r->remaining == 0)) return 0;
+  apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
+  apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, size);
+  apr_size_t length = size;
+  if (rv == APR_SUCCESS) {
+    // The end of the body: later calls return 0 without asking the filters again.
+    if (!APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb))) {
+      r->remaining = r->read_chunked != 0 ? -1 : 0;
+    }
+    rv = apr_brigade_flatten(bb, buffer, &length);
+  }
+  apr_brigade_destroy(bb);
+  if (rv != APR_SUCCESS) {
+    r->connection->keepalive = AP_CONN_CLOSE;
+    *http_status = ap_map_http_request_error(rv, HTTP_BAD_REQUEST);
+    return -1;
+  }
+  r->read_length += static_cast<apr_off_t>(length);
+  return static_cast<long>(length);
+}
+
+}  // namespace mp::apache
