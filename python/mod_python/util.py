@@ -342,6 +342,7 @@ class FieldStorage:
         self._file_callback = file_callback
         self._field_callback = field_callback
         self._limits = _Limits(req)
+        self._req = req
 
         if req.args:
             self._add_urlencoded(_to_bytes(req.args))
@@ -353,7 +354,7 @@ class FieldStorage:
         length = headers.get("Content-Length")
         chunked = "chunked" in (headers.get("Transfer-Encoding") or "").lower()
         if length is None and not chunked:
-            raise _server_return(_HTTP_LENGTH_REQUIRED)
+            raise self._refuse(_HTTP_LENGTH_REQUIRED, "a POST without Content-Length or chunked body")
 
         ctype_text = headers.get("Content-Type")
         if ctype_text is None:
@@ -366,17 +367,31 @@ class FieldStorage:
         elif ctype.startswith(b"multipart/"):
             boundary = ctype_options.get(b"boundary", "")
             if not boundary:
-                raise _server_return(_HTTP_BAD_REQUEST)
+                raise self._refuse(_HTTP_BAD_REQUEST, "multipart Content-Type without boundary")
             self._read_multipart(req, boundary.encode("latin-1"))
         else:
-            raise _server_return(_HTTP_NOT_IMPLEMENTED)
+            raise self._refuse(_HTTP_NOT_IMPLEMENTED,
+                               f"cannot parse a body of type {ctype.decode('latin-1')!r}")
+
+    def _refuse(self, code: int, why: str) -> BaseException:
+        """The SERVER_RETURN that refuses the body, after one log line saying why (MP0130).
+
+        A limit (413) is logged at warning, naming the PythonOption that sets it; malformed
+        input (400, 411, 501) at info, as httpd logs its own refusals of bad requests."""
+        log_error = getattr(self._req, "log_error", None)
+        if log_error is not None:
+            level = _apache().APLOG_WARNING if code == _HTTP_REQUEST_ENTITY_TOO_LARGE \
+                else _apache().APLOG_INFO
+            log_error(f"MP0130: util.FieldStorage: {why}: answering {code}", level)
+        return _server_return(code)
 
     # -- parsing
 
     def _check_field_count(self) -> None:
         limit = self._limits.max_fields
         if limit and len(self.list) >= limit:
-            raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE)
+            raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               f"more than {limit} fields ({OPTION_MAX_FIELDS})")
 
     def _add_urlencoded(self, data: bytes) -> None:
         limit = self._limits.max_fields
@@ -384,9 +399,10 @@ class FieldStorage:
         try:
             pairs = _qsl(data, self.keep_blank_values, self.strict_parsing, remaining)
         except OverflowError:
-            raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE) from None
-        except ValueError:
-            raise _server_return(_HTTP_BAD_REQUEST) from None
+            raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               f"more than {limit} fields ({OPTION_MAX_FIELDS})") from None
+        except ValueError as exc:
+            raise self._refuse(_HTTP_BAD_REQUEST, f"malformed form data ({exc})") from None
         for name, value in pairs:
             field = StringField(value)
             field.name = _to_name(name)
@@ -398,11 +414,12 @@ class FieldStorage:
             try:
                 size = int(length.strip())
             except ValueError:
-                raise _server_return(_HTTP_BAD_REQUEST) from None
+                raise self._refuse(_HTTP_BAD_REQUEST, f"bad Content-Length {length!r}") from None
             if size < 0:
-                raise _server_return(_HTTP_BAD_REQUEST)
+                raise self._refuse(_HTTP_BAD_REQUEST, f"bad Content-Length {length!r}")
             if limit and size > limit:
-                raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   f"a form body over {limit} bytes ({OPTION_MAX_FIELD_SIZE})")
             return req.read(size) if size else b""
         # Chunked (or no usable length): read to the end, bounded by the limit.
         parts = []
@@ -413,7 +430,8 @@ class FieldStorage:
                 break
             total += len(block)
             if limit and total > limit:
-                raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   f"a form body over {limit} bytes ({OPTION_MAX_FIELD_SIZE})")
             parts.append(block)
         return b"".join(parts)
 
@@ -452,7 +470,9 @@ class FieldStorage:
                 return None
             total += len(piece)
             if limit and total > limit:
-                raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   f"part headers over {limit} bytes "
+                                   f"({OPTION_MAX_PART_HEADER_SIZE})")
             if not reader.complete(piece):
                 pieces.append(piece)
                 continue
@@ -464,7 +484,7 @@ class FieldStorage:
             if not line:
                 break
             if b"\x00" in line:
-                raise _server_return(_HTTP_BAD_REQUEST)
+                raise self._refuse(_HTTP_BAD_REQUEST, "a NUL byte in a part header")
             if line[:1] in (b" ", b"\t") and lines:
                 lines[-1] = lines[-1] + b" " + line.strip()
             else:
@@ -536,8 +556,7 @@ class FieldStorage:
         self.list.append(field)
         return kind
 
-    @staticmethod
-    def _copy_part_data(reader: _MultipartReader, sink: Any, limit: int) -> int:
+    def _copy_part_data(self, reader: _MultipartReader, sink: Any, limit: int) -> int:
         """Copy a part's content to ``sink`` up to the next boundary line.
 
         The line ending in front of a boundary belongs to the boundary, so the ending of
@@ -588,7 +607,8 @@ class FieldStorage:
                 written += len(data)
                 write(data)
             if limit and written > limit:
-                raise _server_return(_HTTP_REQUEST_ENTITY_TOO_LARGE)
+                raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                                   f"a field over {limit} bytes ({OPTION_MAX_FIELD_SIZE})")
 
     # -- dict-like API
 

@@ -126,7 +126,8 @@ def parse_header(line: bytes) -> tuple:
     """Parse a Content-Type-like header value (spec §11.3).
 
     Returns ``(main_value, params)``: the main value lower-cased (bytes) and a dict of
-    lower-cased bytes parameter names to str values (Latin-1), surrounding quotes removed.
+    lower-cased bytes parameter names to str values (Latin-1), surrounding quotes removed and
+    backslash escapes inside them undone.
     """
     if not isinstance(line, bytes):
         raise TypeError(f"parse_header() argument must be bytes, not {type(line).__name__}")
@@ -143,6 +144,7 @@ def parse_header(line: bytes) -> tuple:
         name = name.strip().lower()
         value = value.strip()
         if len(value) >= 2 and value[:1] == b'"' and value[-1:] == b'"':
-            value = value[1:-1]
+            # A quoted-string: \" and \\ stand for " and \ (as cgi.parse_header and 3.5).
+            value = value[1:-1].replace(b"\\\\", b"\\").replace(b'\\"', b'"')
         params[name] = value.decode("latin-1")
     return main, params

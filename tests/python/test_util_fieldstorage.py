@@ -643,3 +643,23 @@ def test_field_list_index_follows_changes():
     assert fs.getlist("a") == [b"3", b"7"]
     fs.list.remove(extra)
     assert fs.getlist("a") == [b"3"]
+
+
+def test_refusals_log_why_and_which_option():
+    from . import fakes
+
+    fakes.LOGGED.clear()
+    options = {"mod_python.util.max_fields": "5"}
+    with pytest.raises(apache.SERVER_RETURN):
+        parse(FakeRequest("POST", body=many_parts(6), content_type=CTYPE, options=options))
+    message, level = fakes.LOGGED[-1]
+    assert message.startswith("MP0130: util.FieldStorage: more than 5 fields")
+    assert "mod_python.util.max_fields" in message and message.endswith("answering 413")
+    assert level == apache.APLOG_WARNING  # a limit the admin may need to raise
+
+    fakes.LOGGED.clear()
+    with pytest.raises(apache.SERVER_RETURN):
+        parse(FakeRequest("POST", body=b"x", content_type="multipart/form-data"))
+    message, level = fakes.LOGGED[-1]
+    assert "multipart Content-Type without boundary: answering 400" in message
+    assert level == apache.APLOG_INFO  # malformed input, as httpd logs its own refusals

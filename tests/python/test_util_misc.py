@@ -21,7 +21,11 @@ def test_parse_header_basic():
 def test_parse_header_semicolon_inside_quotes_and_latin1_values():
     main, params = util.parse_header(b'form-data; name="a;b"; filename="\xe9\\"q.txt"; x=1')
     assert main == b"form-data"
-    assert params == {b"name": "a;b", b"filename": '\xe9\\"q.txt', b"x": "1"}
+    # Inside quotes \" is a quote (as cgi.parse_header and 3.5); a Windows path keeps its
+    # single backslashes.
+    assert params == {b"name": "a;b", b"filename": '\xe9"q.txt', b"x": "1"}
+    assert util.parse_header(b'f; filename="C:\\dir\\a.txt"')[1] == {b"filename": "C:\\dir\\a.txt"}
+    assert util.parse_header(b'f; filename="a\\\\b"')[1] == {b"filename": "a\\b"}
 
 
 def test_parse_header_tolerates_garbage():
