@@ -103,7 +103,9 @@ int body_read_failure_status(const ErrorContext& ctx, PyObject* type) {
   }
   // AP_FILTER_ERROR: httpd's HTTP_IN filter has sent the 400 itself (a bad chunk header).
   if (req->body_error_status == AP_FILTER_ERROR) return AP_FILTER_ERROR;
-  return python::response_started(req) ? 0 : req->body_error_status;
+  // PythonDebug On shows the traceback page for it, as for any exception (and as 3.5 did).
+  if (ctx.debug || python::response_started(req)) return 0;
+  return req->body_error_status;
 }
 
 }  // namespace

@@ -808,3 +808,18 @@ def test_unreadable_body_is_answered_400_not_500(apache, handler, request_head, 
     assert data.startswith(b"HTTP/1.1 400 "), data[:300]
     srv.wait_for_log("MP0105")
     assert "MP0100" not in srv.error_log()
+
+
+@pytest.mark.allow_log("MP0100")
+def test_unreadable_body_with_python_debug_shows_the_traceback_page(apache):
+    # 3.5's own test_req_read expects the OSError on the debug page.
+    srv = apache(in_directory("PythonHandler meth::read_raising", "PythonDebug On"),
+                 files=FILES)
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 10\r\n\r\n123")
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 500 "), data[:300]
+    assert b"OSError: Client read error (Timeout?)" in data
