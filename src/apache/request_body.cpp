@@ -6,7 +6,8 @@ namespace mp::apache {
 long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_status) noexcept {
   if (r->remaining < 0 || (r->read_chunked == 0 && r->remaining == 0)) return 0;
   apr_bucket_brigade* bb = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-  apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ, size);
+  apr_status_t rv = ap_get_brigade(r->input_filters, bb, AP_MODE_READBYTES, APR_BLOCK_READ,
+                                   static_cast<apr_off_t>(size));
   apr_size_t length = size;
   if (rv == APR_SUCCESS) {
     // The end of the body: later calls return 0 without asking the filters again.
