@@ -1,5 +1,7 @@
 """A per-visitor counter kept in a mod_python Session (cookie "pysid")."""
 
+import html
+
 from mod_python import Session, apache
 
 
@@ -11,7 +13,7 @@ def handler(req):
     req.write(
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Session</title></head><body>"
         f"<h1>Session counter</h1><p>You have loaded this page {session['visits']} time(s) "
-        f"in session <code>{session.id}</code> ({'new' if session.is_new() else 'existing'}, "
+        f"in session <code>{html.escape(session.id())}</code> ({'new' if session.is_new() else 'existing'}, "
         f"{type(session).__name__}).</p>"
         "<p>Reload to count; delete the <code>pysid</code> cookie to start over.</p>"
         "<p><a href='/'>back</a></p></body></html>"

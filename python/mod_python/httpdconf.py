@@ -356,9 +356,11 @@ def render_server_config(
     htdocs: str = "htdocs",
     mpm: str = "event",
     log_level: str = "warn",
+    published_py: bool = False,
 ) -> str:
     """A complete, self-contained httpd.conf (see :func:`mod_python.launcher.render_config`)
-    with ``site`` (a :class:`Container` or text) appended."""
+    with ``site`` (a :class:`Container` or text) appended. ``published_py``: the document
+    root is served by ``mod_python.publisher``, so ``.py`` URLs must not be denied."""
     from mod_python import launcher
 
     root = Path(server_root).resolve()
@@ -372,6 +374,7 @@ def render_server_config(
         log_level=log_level,
         document_root=root / htdocs,
         user=launcher.server_user(),
+        published_py=published_py,
     )
     if host != "127.0.0.1":
         text = text.replace(f"\nListen 127.0.0.1:{port}\n", f"\nListen {host}:{port}\n", 1)
@@ -406,12 +409,14 @@ LISTEN = {listen!r}
 MODULE = {module!r}
 MPM = {mpm!r}
 HTDOCS = {htdocs!r}
+# The publisher serves /page.py/function URLs itself: .py files are not denied then.
+PUBLISHED_PY = {published_py!r}
 
 site = {site}
 
 if __name__ == "__main__":
     sys.stdout.write(render_server_config(SERVER_ROOT, LISTEN, MODULE, site,
-                                          htdocs=HTDOCS, mpm=MPM))
+                                          htdocs=HTDOCS, mpm=MPM, published_py=PUBLISHED_PY))
 '''
 
 
@@ -476,6 +481,7 @@ def write_basic_config(
         module=str(Path(module_path).resolve() if module_path else default_module_path()),
         mpm=mpm,
         htdocs=htdocs,
+        published_py=pythonhandler == "mod_python.publisher",
         site=repr(site),
     )
     script.write_text(text, encoding="utf-8")

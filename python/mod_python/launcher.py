@@ -180,6 +180,7 @@ def render_config(
     mpm_settings: Optional[Mapping[str, int]] = None,
     deny_source: bool = True,
     modules_dir: Optional[Path] = None,
+    published_py: bool = False,
 ) -> str:
     """Return a complete, self-contained httpd.conf.
 
@@ -251,7 +252,10 @@ def render_config(
     if deny_source:
         lines += [
             "# Never serve Python source or byte code as static files.",
-            '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">',
+            # With published_py the document root is all mod_python.publisher (SetHandler),
+            # which never declines: there a .py file is a URL (/hello.py/say), not a file.
+            ('<FilesMatch "\\.(pyc|pyo|pspc|psc)$">' if published_py
+             else '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">'),
             "    Require all denied",
             "</FilesMatch>",
             '<DirectoryMatch "/__pycache__(/|$)">',
@@ -640,28 +644,50 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         return 2
     own_root = args.root is None
     root = Path(args.root or tempfile.mkdtemp(prefix="mod_python-serve-")).resolve()
+    keep_root = bool(args.keep_root)
     try:
-        config, user = _build(args, root)
+        try:
+            config, user = _build(args, root)
+        except ApacheError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         prepare_root(root, user)
         _warn_unreadable(Path(args.app_dir).resolve(), user)
         server = ApacheInstance(root, config, args.port, die_with_parent=True,
                                 preload=getattr(args, "preload", None),
                                 pass_sanitizer_env=bool(getattr(args, "preload", None)))
-        stopping: list[int] = []
+        signals: list[int] = []
 
-        def forward(signum: int, _frame: object) -> None:
-            stopping.append(signum)
+        def note(signum: int, _frame: object) -> None:
+            signals.append(signum)
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, forward)
+            signal.signal(signum, note)
         try:
             server.start()
         except ApacheError as exc:
             print(f"error: {exc}", file=sys.stderr)
+            if own_root:
+                keep_root = True  # the error names files in it
+                print(f"(server root kept for inspection: {root})", file=sys.stderr)
             return 1
-        print(f"mod_python demo: {server.url('/')}  (Ctrl-C to stop)")
-        print(f"server root: {root}\nerror log:   {server.error_log_path}", flush=True)
-        while not stopping and server.is_running():
+        print(f"mod_python: serving {Path(args.app_dir).resolve()} at {server.url('/')}"
+              "  (Ctrl-C to stop)")
+        print(f"server root: {root}\nerror log:   {server.error_log_path}")
+        print(f"kill -HUP {os.getpid()} restarts Apache's children gracefully, so they import "
+              "every module afresh (autoreload only sees handler modules and WSGI scripts)",
+              flush=True)
+        while server.is_running():
+            if signals and signals[-1] == signal.SIGHUP:
+                signals.clear()
+                print("reloading: graceful restart ...", file=sys.stderr, flush=True)
+                try:
+                    server.graceful_restart()
+                except ApacheError as exc:
+                    print(f"error: {exc}", file=sys.stderr)
+                continue
+            if signals:
+                break
             time.sleep(0.2)
         if server.is_running():
             print("stopping Apache ...", file=sys.stderr)
@@ -672,8 +698,18 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         print(server.error_log()[-4000:], file=sys.stderr)
         return 1
     finally:
-        if own_root and not args.keep_root:
+        if own_root and not keep_root:
             shutil.rmtree(root, ignore_errors=True)
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is outside 1-65535")
+    return port
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -689,7 +725,7 @@ def _parser() -> argparse.ArgumentParser:
         cmd = sub.add_parser(name, help=help_text)
         cmd.add_argument("--app-dir", required=True, type=Path,
                          help="application directory (its site.conf is the default snippet)")
-        cmd.add_argument("--port", type=int, default=8000)
+        cmd.add_argument("--port", type=_port, default=8000)
         cmd.add_argument("--mpm", choices=MPMS, default="event")
         cmd.add_argument("--config-snippet", type=Path, default=None,
                          help="file appended to the config (@APP_DIR@, @ROOT@, @PORT@ replaced)")

@@ -432,3 +432,23 @@ def test_non_root_user_runs_an_instance(nobody_dir, instances):
     assert not wait_gone([pid, *children])
     log = (root / "logs" / "error.log").read_text()
     assert "caught SIGWINCH, shutting down gracefully" in log
+
+
+@needs_module
+@no_preload
+def test_publisher_instance_serves_page_py_urls_but_not_byte_code(tmp_path, instances):
+    # 3.5's publisher URL form /page.py/function must work in a generated config; byte code
+    # and caches stay denied.
+    root = instances(tmp_path / "inst")
+    port = launcher.free_port()
+    create(root, port, "--pythonhandler", "mod_python.publisher")
+    (root / "htdocs" / "page.py").write_text("def say(req):\n    return 'published'\n")
+    (root / "htdocs" / "page.pyc").write_bytes(b"\x00byte code")
+    launcher.make_accessible(root / "htdocs")
+    run_cli("start", root)
+    instances.pid(root)
+    assert (get(port, "/page.py/say").status_code, get(port, "/page.py/say").text) == \
+        (200, "published")
+    assert get(port, "/page/say").text == "published"
+    assert get(port, "/page.pyc").status_code == 403
+    run_cli("stop", root)

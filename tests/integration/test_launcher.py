@@ -145,6 +145,8 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
             visits = [sess.get(base + "/counter", timeout=REQUEST_TIMEOUT) for _ in range(2)]
         assert [v.status_code for v in visits] == [200, 200]
         assert "1 time(s)" in visits[0].text and "2 time(s)" in visits[1].text
+        session_id = visits[0].cookies.get("pysid") or sess.cookies.get("pysid")
+        assert session_id and f"in session <code>{session_id}</code>" in visits[1].text
 
         greet = requests.get(base + "/publisher/greet/hello?name=Ada", timeout=REQUEST_TIMEOUT)
         assert greet.status_code == 200 and "Hello, Ada!" in greet.text
@@ -159,6 +161,18 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
         assert requests.get(base + "/guestbook/nope", timeout=REQUEST_TIMEOUT).status_code == 404
         wsgi_source = requests.get(base + "/wsgi/guestbook.wsgi", timeout=REQUEST_TIMEOUT)
         assert wsgi_source.status_code == 403
+
+        # SIGHUP to the launcher: a graceful restart (fresh children), still serving.
+        log_path = root / "logs" / "error.log"
+        generations = log_path.read_text(errors="replace").count("resuming normal operations")
+        proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 20
+        while log_path.read_text(errors="replace").count("resuming normal operations") \
+                <= generations:
+            assert time.monotonic() < deadline, "no graceful restart after SIGHUP"
+            time.sleep(0.1)
+        assert proc.poll() is None
+        assert requests.get(base + "/hello", timeout=REQUEST_TIMEOUT).status_code == 200
     finally:
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
@@ -169,6 +183,24 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
             output, _ = proc.communicate()
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
+    assert "reloading: graceful restart" in output
     log = (root / "logs" / "error.log").read_text(errors="replace")
     assert find_log_problems(log, ("MP0100", "AH01630")) == [], log
     assert "caught SIGTERM" in log
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--app-dir", "/nonexistent/app"], "is not a directory"),
+    (["--app-dir", ".", "--port", "70000"], "outside 1-65535"),
+    (["--app-dir", ".", "--port", "http"], "not a port number"),
+])
+def test_serve_cli_bad_arguments_give_one_line_errors(tmp_path, argv, message):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    done = subprocess.run(
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO), *argv],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
