@@ -24,6 +24,7 @@ import argparse
 import os
 import platform
 import re
+import shlex
 import signal
 import socket
 import subprocess
@@ -317,12 +318,13 @@ def cmd_create(args: argparse.Namespace) -> int:
     config = generate_config(root)
     (root / "conf" / CONF_NAME).write_text(config, encoding="utf-8")
     me = "mod_python"
+    where = shlex.quote(str(root))  # paste-able even with spaces in the path
     print(f"Created server instance in {root}")
     print(f"  config script: {script}")
     print(f"  config:        {root / 'conf' / CONF_NAME}")
     print(f"  documents:     {root / HTDOCS}")
     print("Next steps:")
-    print(f"  {me} start {root}\n  {me} restart {root}\n  {me} stop {root}")
+    print(f"  {me} start {where}\n  {me} restart {where}\n  {me} stop {where}")
     return 0
 
 
@@ -372,7 +374,24 @@ def cmd_start(args: argparse.Namespace) -> int:
     inst = resolve_instance(args.dir)
     pid = start_instance(inst, args.timeout)
     print(f"started (PID {pid}), error log: {inst.error_log}")
+    url = _first_url(inst)
+    if url:
+        print(f"serving {url}")
     return 0
+
+
+def _first_url(inst: Instance) -> Optional[str]:
+    """http://host:port/ of the config's first Listen line (a wildcard shown as 127.0.0.1)."""
+    match = re.search(r"^\s*Listen\s+(\S+)", inst._text(), re.M)
+    if not match:
+        return None
+    host, _, port = match.group(1).rpartition(":")
+    if not port.isdigit():
+        return None
+    if host in ("", "0.0.0.0", "*", "[::]"):
+        host = "127.0.0.1"
+    return f"http://{host}:{port}/"
+
 
 def _wait_gone(pid: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout

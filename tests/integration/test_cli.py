@@ -445,7 +445,8 @@ def test_publisher_instance_serves_page_py_urls_but_not_byte_code(tmp_path, inst
     (root / "htdocs" / "page.py").write_text("def say(req):\n    return 'published'\n")
     (root / "htdocs" / "page.pyc").write_bytes(b"\x00byte code")
     launcher.make_accessible(root / "htdocs")
-    run_cli("start", root)
+    started = run_cli("start", root).stdout
+    assert f"serving http://127.0.0.1:{port}/" in started
     instances.pid(root)
     assert (get(port, "/page.py/say").status_code, get(port, "/page.py/say").text) == \
         (200, "published")
