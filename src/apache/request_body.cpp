@@ -26,4 +26,17 @@ long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_
   return static_cast<long>(length);
 }
 
+const char* body_failure_reason(int http_status) noexcept {
+  switch (http_status) {
+    case HTTP_REQUEST_TIME_OUT:
+      return "timed out";
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+      return "larger than LimitRequestBody";
+    case AP_FILTER_ERROR:
+      return "an input filter refused it";
+    default:
+      return "cut short or malformed, or the client went away";
+  }
+}
+
 }  // namespace mp::apache

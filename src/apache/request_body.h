@@ -12,4 +12,9 @@ namespace mp::apache {
 // 408 on a timeout, 413 over LimitRequestBody, AP_FILTER_ERROR when a filter already answered).
 long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_status) noexcept;
 
+// Why a read failed with `http_status` (as read_request_body set it), for log lines: "timed
+// out", "larger than LimitRequestBody", "an input filter refused it", or "cut short or
+// malformed, or the client went away".
+const char* body_failure_reason(int http_status) noexcept;
+
 }  // namespace mp::apache

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "apache/log.h"
+#include "apache/request_body.h"
 #include "cpython/exception.h"
 #include "python/request_object.h"
 
@@ -78,18 +79,11 @@ bool is_client_gone(PyObject* type, const request_rec* r) {
          PyErr_GivenExceptionMatches(type, PyExc_OSError);
 }
 
+// The reason, with the status answered unless an input filter has answered itself.
 std::string body_failure_text(int status) {
-  switch (status) {
-    case HTTP_REQUEST_TIME_OUT:
-      return "the client timed out (408)";
-    case HTTP_REQUEST_ENTITY_TOO_LARGE:
-      return "it is larger than LimitRequestBody (413)";
-    case AP_FILTER_ERROR:
-      return "an input filter refused it and answered";
-    default:
-      return "it was cut short or malformed, or the client went away (" + std::to_string(status) +
-             ")";
-  }
+  std::string text = apache::body_failure_reason(status);
+  if (status != AP_FILTER_ERROR) text += " (" + std::to_string(status) + ")";
+  return text;
 }
 
 // The handler let the OSError of a failed request body read escape (client closed the

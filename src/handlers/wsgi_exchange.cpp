@@ -322,19 +322,7 @@ long ApacheExchange::read(char* buffer, std::size_t size, std::string* error) {
   long n = apache::read_request_body(r_, buffer, chunk, &body_error_status_);
   if (n < 0) {
     read_failed_ = true;
-    switch (body_error_status_) {
-      case HTTP_REQUEST_TIME_OUT:
-        *error = "timed out";
-        break;
-      case HTTP_REQUEST_ENTITY_TOO_LARGE:
-        *error = "larger than LimitRequestBody";
-        break;
-      case AP_FILTER_ERROR:
-        *error = "an input filter refused it";
-        break;
-      default:
-        *error = "cut short or malformed, or the client went away";
-    }
+    *error = apache::body_failure_reason(body_error_status_);
     log(APLOG_ERR, "MP2107", "reading the request body failed: " + *error);
     return -1;
   }

@@ -79,15 +79,19 @@ bool start_body(RequestObject* req, request_rec* r) {
   return true;
 }
 
+// The OSError of a failed body read (3.5's message).
+bool client_read_error() {
+  PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
+  return false;
+}
+
 // Appends up to `want` more bytes from the client to the buffer; false on a read error.
 bool fill(RequestObject* req, request_rec* r, std::size_t want) {
   constexpr std::size_t kChunk = 65536;
   std::size_t goal = req->body_buffer->size() + want;
   GilAssumed g;
-  if (req->body_error_status != 0) {  // a body cut short must never look complete later
-    PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
-    return false;
-  }
+  // A body cut short must never look complete to a later read.
+  if (req->body_error_status != 0) return client_read_error();
   while (!req->body_done && req->body_buffer->size() < goal) {
     std::size_t step = goal - req->body_buffer->size();
     if (step > kChunk) step = kChunk;
@@ -104,8 +108,7 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
       req->body_done = true;
       // Kept for the dispatcher: an OSError that escapes the handler becomes this status.
       req->body_error_status = http_status;
-      PyErr_SetString(PyExc_OSError, "Client read error (Timeout?)");
-      return false;
+      return client_read_error();
     }
     req->body_buffer->resize(old + static_cast<std::size_t>(got));
     if (got == 0) req->body_done = true;
