@@ -448,8 +448,8 @@ def test_publisher_instance_serves_page_py_urls_but_not_byte_code(tmp_path, inst
     started = run_cli("start", root).stdout
     assert f"serving http://127.0.0.1:{port}/" in started
     instances.pid(root)
-    assert (get(port, "/page.py/say").status_code, get(port, "/page.py/say").text) == \
-        (200, "published")
+    page = get(port, "/page.py/say")
+    assert (page.status_code, page.text) == (200, "published")
     assert get(port, "/page/say").text == "published"
     assert get(port, "/page.pyc").status_code == 403
     run_cli("stop", root)
