@@ -233,9 +233,15 @@ IterEnd send_iterator(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
     Py_ssize_t size = PyBytes_GET_SIZE(item.get());
     if (size == 0) continue;
     if (!ctx.status_set) return body_before_start();
-    if (!send_body(gil, ctx, PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(size), true)) {
+    // A block that completes the declared Content-Length is the whole rest of the body: it
+    // leaves with the end of the response (one GIL hand-off per request, not two).
+    bool completes = ctx.content_length && !ctx.final_block &&
+                     ctx.body_sent + static_cast<std::uint64_t>(size) == *ctx.content_length;
+    if (!send_body(gil, ctx, PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(size),
+                   !completes)) {
       return IterEnd::kStopped;
     }
+    if (completes) ctx.final_block = std::move(item);
   }
 }
 

@@ -110,6 +110,22 @@ BAD_APP = MARKED_BODY + '''
             write = start_response("200 OK", TEXT + [("Content-Length", "4")])
             write(b"abcdEXTRA")
             return Body([b"MORE"], "cl-long-write")
+        if what == "cl-exact-raise":
+            start_response("200 OK", TEXT + [("Content-Length", "5")])
+
+            def gen():
+                yield b"whole"
+                raise RuntimeError("BOOM-cl-exact-raise")
+            return Body(gen(), "cl-exact-raise")
+        if what == "cl-exact-big":
+            size = 300000
+            start_response("200 OK", TEXT + [("Content-Length", str(size))])
+
+            def gen():
+                yield b"a" * 1000
+                yield b"b" * (size - 1000)  # completes the length: sent with the end
+                yield b""
+            return Body(gen(), "cl-exact-big")
         if what == "cl-short":
             start_response("200 OK", TEXT + [("Content-Length", "100")])
             return Body([b"only ", b"ten b"], "cl-short")
@@ -397,6 +413,44 @@ def test_more_than_content_length_is_cut(apache, path, length, body):
     assert data.count(b"HTTP/1.1 200") == 2, data
     assert b"EXTRA" not in data and b"MORE" not in data
     assert data.endswith(b"hop body")
+
+
+def test_block_completing_content_length_then_keep_alive(apache):
+    srv = bad_server(apache)
+    with connect(srv) as sock:
+        sock.sendall(b"GET /app/cl-exact-big HTTP/1.1\r\nHost: x\r\n\r\n"
+                     b"GET /app/hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        sock.settimeout(10)
+        data = b""
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 300000" in head
+    assert rest[:300000] == b"a" * 1000 + b"b" * 299000
+    assert rest[300000:].startswith(b"HTTP/1.1 200") and rest.endswith(b"hop body")
+    wait_marker(srv, "cl-exact-big")
+
+
+@pytest.mark.allow_log(*TRACE)
+def test_exception_after_the_whole_body_closes_the_connection(apache):
+    srv = bad_server(apache)
+    with connect(srv) as sock:
+        sock.sendall(b"GET /app/cl-exact-raise HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(10)
+        data = b""
+        start = time.monotonic()
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+        assert time.monotonic() - start < 5, "connection kept open after the failed response"
+    assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nwhole")
+    srv.wait_for_log("BOOM-cl-exact-raise")
+    wait_marker(srv, "cl-exact-raise")
 
 
 @pytest.mark.allow_log("MP2105")

@@ -331,6 +331,44 @@ def application(environ, start_response):
   EXPECT_EQ(eval("closed"), "[1]");
 }
 
+TEST_F(AdapterTest, BlockCompletingContentLengthLeavesWithTheEnd) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+closed = []
+class Body:
+    def __iter__(self):
+        yield b"ab"
+        yield b"cd"
+        yield b""
+    def close(self):
+        closed.append(1)
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "4")])
+    return Body()
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.body, "abcd");
+  EXPECT_EQ(ex.flushes, 1);  // "ab" streams at once; "cd" is the rest and goes with finish()
+  EXPECT_TRUE(ex.finished);
+  EXPECT_EQ(eval("closed"), "[1]");
+}
+
+TEST_F(AdapterTest, BlocksPastTheCompletedContentLengthAreCut) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "2")])
+    yield b"ab"
+    yield b"cd"
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_EQ(ex.body, "ab");
+  EXPECT_TRUE(ex.logged("MP2104"));
+  EXPECT_TRUE(ex.finished);
+}
+
 TEST_F(AdapterTest, WriteCallableSendsAtOnce) {
   FakeExchange ex;
   run(R"(
