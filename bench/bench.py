@@ -18,6 +18,7 @@ conf/ and, if needed, an app in apps/ or a workload in WORKLOADS).
 """
 
 import argparse
+import copy
 import datetime
 import hashlib
 import http.client
@@ -50,6 +51,9 @@ UWSGI = "/usr/bin/uwsgi-core"
 UWSGI_PY_PLUGIN = "/usr/lib/uwsgi/plugins/python3_plugin.so"
 # Our module under test: $MP_MODULE_SO or <repo>/build/mod_python.so
 OURS_SO = os.environ.get("MP_MODULE_SO") or os.path.join(REPO, "build", "mod_python.so")
+# A/B: another build of our module; every `ours*` config gets a `<id>@b` twin loading it
+# (select the twins with --only; they interleave with the originals in every round).
+OURS_SO_B = os.environ.get("MP_MODULE_SO_B")
 
 # Every server (and wrk) starts from exactly this environment: no pyenv on PATH,
 # no PYTHON* variables, so embedded interpreters resolve Debian's /usr prefix.
@@ -237,6 +241,23 @@ CONFIGS = [
     # More go here, one entry each.
 ]
 
+
+def ab_twins(configs, so_b):
+    """The `<id>@b` twins of the configs that load our module, with `so_b` loaded instead."""
+    twins = []
+    for c in configs:
+        if not any(so == OURS_SO for _, so in c.modules):
+            continue
+        t = copy.copy(c)
+        t.key, t.label, t.default, t.compare = c.key + "@b", c.label + " [B build]", False, c.key
+        t.modules = [(sym, so_b if so == OURS_SO else so) for sym, so in c.modules]
+        twins.append(t)
+    return twins
+
+
+if OURS_SO_B:
+    CONFIGS += ab_twins(CONFIGS, OURS_SO_B)
+
 # (numerator, denominator, informational target on the req/s ratio or None)
 RATIOS = [("ours", "a0", 0.95), ("ours", "c", 1.15), ("ours", "e", None), ("ours", "a0m", None),
           ("a0m", "a0", None), ("a", "a0", None), ("c", "a0", None), ("e", "a0", None),
@@ -248,6 +269,8 @@ RATIOS = [("ours", "a0", 0.95), ("ours", "c", 1.15), ("ours", "e", None), ("ours
           ("ours-wsgi-flask", "gunicorn-flask", None), ("uwsgi", "e", None),
           ("gunicorn", "e", None), ("uwsgi-flask", "e-flask", None),
           ("gunicorn-flask", "e-flask", None)]
+if OURS_SO_B:
+    RATIOS += [(c.key, c.compare, None) for c in CONFIGS if c.key.endswith("@b")]
 BASELINE = "a0"   # the "x a0" column
 P99_P50_MAX = 3.0   # informational target: p99 <= 3 x p50
 
@@ -367,7 +390,7 @@ class Instance:
         o = self.opts
         table = {"@ROOT@": self.root, "@APPS@": os.path.join(self.root, "apps"),
                  "@PORT@": str(self.port), "@MODDIR@": MODDIR, "@CONFIG_ID@": self.cfg.key,
-                 "@AP_PROCS@": str(o.ap_procs), "@AP_THREADS@": str(o.ap_threads),
+                 "@MPM@": o.mpm, "@AP_PROCS@": str(o.ap_procs), "@AP_THREADS@": str(o.ap_threads),
                  "@AP_WORKERS@": str(o.ap_procs * o.ap_threads),
                  "@USER@": o.run_user, "@GROUP@": o.run_group}
         table.update(self.cfg.subst)
@@ -831,10 +854,10 @@ def markdown(summary, records, configs, skipped, meta, opts):
     L.append("## mod_python bench: keep-alive hello world and WSGI pages, %s" % meta["when"])
     L.append("")
     L.append("wrk -t%d -c%d, %d s measured after %d s warm-up, %d round(s) interleaved; "
-             "server: %s; Apache event MPM %d procs x %d threads (same for all Apache configs); "
+             "server: %s; Apache %s MPM %d procs x %d threads (same for all Apache configs); "
              "gunicorn/uWSGI: see the labels."
              % (opts.threads, opts.connections, opts.duration, opts.warmup, opts.rounds,
-                meta["pinning"], opts.ap_procs, opts.ap_threads))
+                meta["pinning"], opts.mpm, opts.ap_procs, opts.ap_threads))
     L.append("req/s, CPU, p50/p99 = medians over rounds; ± = half the min-max range; "
              "CPU = user+sys of the whole server process tree per request; cs = voluntary + "
              "involuntary context switches of all its threads per request; "
@@ -1002,7 +1025,9 @@ def parse_args(argv):
     ap.add_argument("--connections", type=int, default=32, help="wrk -c")
     ap.add_argument("--pin", choices=["split", "none"], default="split",
                     help="split: server on the last CPU, wrk on the others")
-    ap.add_argument("--ap-procs", type=int, default=2, help="event MPM processes")
+    ap.add_argument("--mpm", choices=["event", "worker"], default="event",
+                    help="Apache MPM of every Apache config (threaded: Python needs threads)")
+    ap.add_argument("--ap-procs", type=int, default=2, help="Apache MPM processes")
     ap.add_argument("--ap-threads", type=int, default=64,
                     help="ThreadsPerChild (>= 2 x --connections: see README, first second)")
     ap.add_argument("--only", default="", help="comma-separated config ids, in this order")
