@@ -65,13 +65,17 @@ class InterpreterRegistry {
 
   [[nodiscard]] bool is_started() const noexcept { return main_ != nullptr; }
 
-  // Calls `fn` for every interpreter created so far (process shutdown work).
+  // Calls `fn` for every interpreter created so far (process shutdown work). Returns false,
+  // calling nothing, while the registry is busy: child exit can run inside a signal handler
+  // (prefork's just_die) that interrupted this very thread creating an interpreter.
   template <typename Fn>
-  void for_each(Fn&& fn) {
-    std::lock_guard lock(mutex_);
+  bool for_each_unless_busy(Fn&& fn) {
+    std::unique_lock lock(mutex_, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
     for (auto& [name, interp] : by_name_) {
       if (interp->extension() != nullptr) fn(*interp);
     }
+    return true;
   }
 
  private:

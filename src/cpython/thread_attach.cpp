@@ -67,6 +67,10 @@ PyThreadState* ensure_main_state() noexcept {
 
 bool holds_gil() noexcept { return held_by_this_thread() != nullptr; }
 
+thread_local int AttachScope::depth_ = 0;
+
+bool in_python_work() noexcept { return AttachScope::depth_ > 0; }
+
 PyThreadState* thread_state_for(Interpreter& interp) noexcept {
   if (PyThreadState* cached = find_cached(interp.state())) return cached;
   PyThreadState* main_state = ensure_main_state();
@@ -77,6 +81,7 @@ PyThreadState* thread_state_for(Interpreter& interp) noexcept {
 }
 
 AttachScope::AttachScope(Interpreter& interp) noexcept {
+  ++depth_;
   PyThreadState* target = thread_state_for(interp);
   previous_ = held_by_this_thread();
   if (previous_ == target) {
@@ -102,6 +107,7 @@ AttachScope::~AttachScope() {
       PyEval_SaveThread();
       break;
   }
+  --depth_;
 }
 
 }  // namespace mp::cpython

@@ -37,6 +37,8 @@ class AttachScope {
   Gil gil_;
   PyThreadState* previous_ = nullptr;
   Mode mode_ = Mode::kAcquired;
+  static thread_local int depth_;  // AttachScopes open on this thread
+  friend bool in_python_work() noexcept;
 };
 
 // Releases the GIL for the duration of blocking work (Apache I/O) and takes it back after.
@@ -65,6 +67,9 @@ class GilAssumed {
 PyThreadState* thread_state_for(Interpreter& interp) noexcept;
 // Whether the calling thread currently holds the GIL (any interpreter).
 bool holds_gil() noexcept;
+// Whether the calling thread is inside an AttachScope (running Python, or blocked in I/O that
+// Python called): false when it may start Python work from scratch, as at child exit.
+bool in_python_work() noexcept;
 // Records a thread state created elsewhere (by Py_NewInterpreter) as this thread's for `interp`.
 void adopt_thread_state(Interpreter& interp, PyThreadState* tstate) noexcept;
 

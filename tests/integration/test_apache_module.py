@@ -1,6 +1,8 @@
 """Functions of mod_python.apache (spec §9.1) and its module attributes."""
 
 import os
+import socket
+import time
 
 from mphelpers import JSON_PAGE, in_directory
 
@@ -9,6 +11,7 @@ MPM = os.environ.get("MP_TEST_MPM", "event")
 APIMOD = '''
     import os
     import sys
+    import time
     from mod_python import apache
     from jsonpage import send_json
 
@@ -104,6 +107,18 @@ APIMOD = '''
         apache.register_cleanup(_child_exit, opts["exit_file"])
         req.server.register_cleanup(req, _server_child_exit, opts["server_exit_file"])
         req.write("registered")
+        return apache.OK
+
+
+    def busy_then_stopped(req):
+        opts = req.get_options()
+        apache.register_cleanup(_child_exit, opts["exit_file"])
+        with open(opts["busy_file"], "w") as fh:
+            fh.write(str(os.getpid()))
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:  # pure Python: holds the GIL until stopped
+            pass
+        req.write("never stopped")
         return apache.OK
 
 
@@ -247,6 +262,34 @@ def test_register_cleanup_runs_at_child_exit(apache):
     srv.stop()  # SIGTERM: children exit cleanly
     assert exit_file.read_text() == "child exit cleanup ran in 127.0.0.1"
     assert server_exit_file.read_text() == "server cleanup ran"
+
+
+def test_prefork_child_stopped_inside_python_exits_at_once(apache):
+    # prefork runs child exit from the SIGTERM handler, on the thread that is in Python:
+    # the cleanups cannot run there, the child must exit instead of hanging (MP0122).
+    srv = serve(
+        apache,
+        "busy_then_stopped",
+        "PythonOption exit_file @ROOT@/run/exit.txt",
+        "PythonOption busy_file @ROOT@/run/busy.txt",
+        mpm="prefork",
+        log_level="info",
+    )
+    busy_file = srv.root / "run" / "busy.txt"
+    sock = socket.create_connection(("127.0.0.1", srv.port))
+    try:
+        sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+        deadline = time.monotonic() + 10
+        while not busy_file.exists() or not busy_file.read_text():
+            assert time.monotonic() < deadline, "the handler never started"
+            time.sleep(0.02)
+        started = time.monotonic()
+        srv.stop()
+        assert time.monotonic() - started < 5
+    finally:
+        sock.close()
+    assert "MP0122" in srv.error_log()
+    assert not (srv.root / "run" / "exit.txt").exists()
 
 
 def test_build_cgi_env(apache):
