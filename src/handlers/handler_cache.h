@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -45,6 +46,7 @@ struct WsgiInterpreterData;  // handlers/wsgi_script.h
 // What the handlers layer keeps per interpreter.
 struct HandlerInterpreterData : python::InterpreterData {
   WsgiInterpreterData* wsgi = nullptr;  // WSGI hosting state, created on first use
+  std::mutex wsgi_setup_mutex;          // one thread creates `wsgi` (taken without the GIL)
   std::unordered_map<std::string, ResolvedHandler> handlers;
   // Address-keyed index into `handlers` for configuration entries (no string building).
   std::unordered_map<StableKey, ResolvedHandler*, StableKeyHash> by_address;

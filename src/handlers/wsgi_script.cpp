@@ -108,6 +108,14 @@ WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& in
                                const std::string& application_group) {
   HandlerInterpreterData* handler = handler_data(interp);
   if (handler->wsgi != nullptr) return handler->wsgi;
+  // Setting up runs Python (site.addsitedir, imports) that can let other threads in: without
+  // the lock, concurrent first requests each built their own state and loaded the script again.
+  std::unique_lock<std::mutex> lock(handler->wsgi_setup_mutex, std::defer_lock);
+  {
+    cpython::DetachScope wait(gil);
+    lock.lock();
+  }
+  if (handler->wsgi != nullptr) return handler->wsgi;
   auto* data = new (std::nothrow) WsgiInterpreterData();
   if (data == nullptr) {
     PyErr_NoMemory();

@@ -6,6 +6,7 @@ are and wrapped in ``wsgiref.validate.validator`` with warnings as errors (``val
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import time
@@ -765,6 +766,32 @@ def test_python_path(apache):
                         "../lib1/extra.pth": "@ROOT@/lib3\n",
                         "../lib3/third.py": "X = 'c'\n"})
     assert srv.get("/app").text == "abc"
+
+
+def test_concurrent_first_requests_load_the_script_once(apache):
+    # The interpreter's WSGI set-up runs Python that lets other threads in (here a .pth
+    # file that sleeps): every first request must still share one load of the script.
+    app = f'''
+        import os, threading
+        with open("{MARKS}/loads.txt", "a") as fh:
+            fh.write("%d\\n" % os.getpid())
+        LOADED_BY = threading.get_ident()
+
+        def application(environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+            return [b"%d %d" % (os.getpid(), LOADED_BY)]
+    '''
+    srv = apache(ALIAS + "WSGIPythonPath @ROOT@/slow\n",
+                 files={"app.wsgi": app, "../slow/slow.pth": "import time; time.sleep(0.5)\n"})
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(lambda _: srv.get("/app").text, range(12)))
+    loaded_by = {}
+    for answer in answers:
+        pid, ident = answer.split()
+        loaded_by.setdefault(pid, set()).add(ident)
+    assert all(len(idents) == 1 for idents in loaded_by.values()), loaded_by
+    loads = marker_path(srv, "loads.txt").read_text().split()
+    assert sorted(loads) == sorted(set(loads)), loads  # once per child
 
 
 def test_import_script_preloads_at_child_start(apache):
