@@ -171,3 +171,32 @@ def test_mutex_count_option_and_startup_line(apache):
     assert " max processes and " in line and " max threads." in line
     lines = srv.get("/x").text.splitlines()
     assert lines[:3] == ["ok 1", "ok 3", "4 ValueError"]
+
+
+def test_locks_span_a_graceful_restart(apache):
+    # The old generation finishes its requests after a graceful restart: its locks must keep
+    # working and keep excluding the new generation's children.
+    srv = serve(apache, "route")
+    held = srv.root / "run" / "held"
+    release = srv.root / "run" / "release"
+    result = {}
+
+    def holder():
+        result["hold"] = requests.get(srv.url("/hold"), timeout=REQUEST_TIMEOUT).text
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not held.exists():
+            assert time.monotonic() < deadline, "lock holder never started"
+            time.sleep(0.02)
+        srv.restart()
+        busy = requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text
+    finally:
+        release.touch()
+        thread.join(REQUEST_TIMEOUT)
+    assert result["hold"] == "released"
+    assert busy == "bool False"
+    assert requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text == "bool True"
+    assert srv.error_log().count("session mutexes based on") == 1  # created once
