@@ -102,6 +102,14 @@ int body_read_failure_status(const ErrorContext& ctx, PyObject* type) {
   return req->body_error_status;
 }
 
+// The handler let the OSError of a write to a client that had gone escape: nothing is wrong
+// with the handler (a closed browser tab, a restart cutting a download), so one info line
+// instead of a traceback at error. PythonDebug On keeps the traceback.
+bool stopped_by_client_disconnect(const ErrorContext& ctx, PyObject* type) {
+  if (ctx.debug || ctx.request_object == nullptr || !is_client_gone(type, ctx.r)) return false;
+  return python::as_request(ctx.request_object)->client_gone;
+}
+
 }  // namespace
 
 int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
@@ -111,6 +119,11 @@ int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
         APLOG_ERR, 0, ctx.r, "MP0105",
         prefix_of(ctx) + ": the request body could not be read: " + body_failure_text(status));
     return status;
+  }
+  if (stopped_by_client_disconnect(ctx, exc.type.get())) {
+    apache::log_request(APLOG_INFO, 0, ctx.r, "MP0106",
+                        prefix_of(ctx) + ": the client closed the connection during the response");
+    return DONE;
   }
   std::vector<std::string> lines = cpython::format_exception(gil, exc);
   log_traceback(ctx, lines);

@@ -39,6 +39,7 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
     if (rc >= 0 && flush) rc = ap_rflush(r);
   }
   if (rc < 0) {
+    as_request(self)->client_gone = true;
     PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
     return nullptr;
   }
@@ -55,6 +56,7 @@ PyObject* m_flush(PyObject* self, PyObject*) {
     rc = ap_rflush(r);
   }
   if (rc < 0) {
+    as_request(self)->client_gone = true;
     PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
     return nullptr;
   }

@@ -5,6 +5,7 @@ import base64
 import email.utils
 import os
 import socket
+import struct
 
 import pytest
 
@@ -338,6 +339,14 @@ METHODS = '''
                           apache.APLOG_WARNING)
             return apache.OK
         req.write("read %d bytes" % len(body))
+        return apache.OK
+
+
+    def write_forever(req):
+        req.content_type = "application/octet-stream"
+        block = b"w" * 65536
+        for _ in range(100000):  # until the client is gone: the OSError escapes
+            req.write(block)
         return apache.OK
 
 
@@ -773,6 +782,26 @@ def test_client_disconnect_mid_body_raises_ioerror(apache):
     assert "read-failed-marker OSError: Client read error (Timeout?)" in line
     r = srv.post("/x", data=b"abc")
     assert (r.status_code, r.text) == (200, "read 3 bytes")
+
+
+@pytest.mark.parametrize("debug", [False, True], ids=["debug-off", "debug-on"])
+@pytest.mark.allow_log("MP0100")
+def test_client_gone_during_the_response_is_one_info_line(apache, debug):
+    srv = serve(apache, "write_forever", f"PythonDebug {'On' if debug else 'Off'}",
+                log_level="info")
+    sock = socket.create_connection(("127.0.0.1", srv.port), timeout=10)
+    sock.sendall(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    sock.close()  # an RST, as a client that goes away
+    line = srv.wait_for_log("MP0106" if not debug else "MP0100")
+    if debug:  # PythonDebug On: the traceback, as before
+        assert "Write failed, client closed connection" in srv.error_log()
+    else:
+        assert "PythonHandler meth::write_forever: the client closed the connection" in line
+        assert "MP0100" not in srv.error_log()
+    with srv.get("/x", stream=True) as r:  # the server is fine
+        assert r.status_code == 200
 
 
 @pytest.mark.allow_log("MP0105")
