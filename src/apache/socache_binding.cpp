@@ -29,9 +29,24 @@ apr_hash_t* g_configured = nullptr;      // server_rec* -> SessionCache* or &g_n
 apr_hash_t* g_resolved = nullptr;        // server_rec* -> SessionCache* (post_config)
 SessionCache g_none{};                   // marker for "PythonSessionCache none"
 
-bool is_local_provider(const char* name) {
-  return strcasecmp(name, "shmcb") == 0 || strcasecmp(name, "default") == 0 ||
-         strcasecmp(name, "dbm") == 0;
+bool is_shmcb(const char* name);
+
+bool is_local_provider(const char* name) { return is_shmcb(name) || strcasecmp(name, "dbm") == 0; }
+
+// shmcb's own default, 512000 bytes, holds only about 500 saves: every save appends a record
+// and the one it replaces stays until the ring comes round, and sessions are saved on every
+// request. Without a size, the session cache gets 4 MB of anonymous shared memory (about 4000
+// saves of 1 KB records); the path only matters where anonymous shared memory is missing.
+constexpr long kDefaultShmcbBytes = 4L * 1024 * 1024;
+
+const char* default_shmcb_args(apr_pool_t* pconf) {
+  const char* path = ap_runtime_dir_relative(pconf, "mod_python-sessions");
+  if (path == nullptr) return "";
+  return apr_psprintf(pconf, "%s(%ld)", path, kDefaultShmcbBytes);
+}
+
+bool is_shmcb(const char* name) {
+  return strcasecmp(name, "shmcb") == 0 || strcasecmp(name, "default") == 0;
 }
 
 bool needs_servers(const char* name) {
@@ -181,8 +196,9 @@ const char* configure_session_cache(apr_pool_t* pconf, apr_pool_t* ptemp, server
   cache->args = args;
   cache->server = s;
   cache->shared = !is_local_provider(name);
-  const char* error =
-      provider->create(&cache->instance, args[0] != '\0' ? args : nullptr, ptemp, pconf);
+  const char* create_args = args[0] == '\0' && is_shmcb(name) ? default_shmcb_args(pconf) : args;
+  const char* error = provider->create(
+      &cache->instance, create_args[0] != '\0' ? create_args : nullptr, ptemp, pconf);
   if (error != nullptr) {
     return apr_psprintf(ptemp, "PythonSessionCache: %s: %s", name, error);
   }

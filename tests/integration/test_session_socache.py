@@ -66,6 +66,14 @@ SESSIONS = '''
         return report(req, sess)
 
 
+    def big(req):
+        sess = Session.Session(req)
+        kept = sess.get("payload") == b"p" * 70000
+        sess["payload"] = b"p" * 70000
+        sess.save()
+        return report(req, sess, kept=kept)
+
+
     def route(req):
         return {"counter": counter, "invalidate": invalidate}[req.uri.rsplit("/", 1)[-1]](req)
 '''
@@ -201,6 +209,16 @@ def test_shmcb_counter_and_cookie(apache):
         for expected in (2, 3):
             info = client.get(srv.url("/c")).json()
             assert info["sid"] == first["sid"] and not info["new"] and info["n"] == expected
+
+
+def test_shmcb_default_size_keeps_a_70_kb_session(apache):
+    # Without a size the cache gets 4 MB (shmcb's own 512000 bytes cannot hold 70 KB records).
+    srv = serve(apache, "shmcb", "big", modules=["socache_shmcb"])
+    with srv.session() as client:
+        first = client.get(srv.url("/b")).json()
+        second = client.get(srv.url("/b")).json()
+    assert first["new"] and not first["kept"]
+    assert second["sid"] == first["sid"] and not second["new"] and second["kept"]
 
 
 def test_shmcb_shared_by_processes_and_serialised(apache):
