@@ -75,12 +75,11 @@ bool create_global_locks(apr_pool_t* /*pconf*/, server_rec* s) noexcept {
   const char* dir =
       cfg != nullptr ? apr_table_get(cfg->options, "mod_python.mutex_directory") : nullptr;
   if (dir == nullptr) dir = "";
-  if (LockSet* set = existing_set(pool);
-      set != nullptr && set->wanted == wanted && std::string_view(dir) == set->directory) {
-    g_set = set;
-    return true;
-  }
-  if (existing_set(pool) != nullptr) {
+  if (LockSet* previous = existing_set(pool); previous != nullptr) {
+    if (previous->wanted == wanted && std::string_view(dir) == previous->directory) {
+      g_set = previous;
+      return true;
+    }
     log_server(APLOG_NOTICE, 0, s, {},
                "mod_python: the session mutex settings changed; children of the previous "
                "generation keep the old set until they exit");

@@ -29,7 +29,9 @@ apr_hash_t* g_configured = nullptr;      // server_rec* -> SessionCache* or &g_n
 apr_hash_t* g_resolved = nullptr;        // server_rec* -> SessionCache* (post_config)
 SessionCache g_none{};                   // marker for "PythonSessionCache none"
 
-bool is_shmcb(const char* name);
+bool is_shmcb(const char* name) {
+  return strcasecmp(name, "shmcb") == 0 || strcasecmp(name, "default") == 0;
+}
 
 bool is_local_provider(const char* name) { return is_shmcb(name) || strcasecmp(name, "dbm") == 0; }
 
@@ -43,10 +45,6 @@ const char* default_shmcb_args(apr_pool_t* pconf) {
   const char* path = ap_runtime_dir_relative(pconf, "mod_python-sessions");
   if (path == nullptr) return "";
   return apr_psprintf(pconf, "%s(%ld)", path, kDefaultShmcbBytes);
-}
-
-bool is_shmcb(const char* name) {
-  return strcasecmp(name, "shmcb") == 0 || strcasecmp(name, "default") == 0;
 }
 
 bool needs_servers(const char* name) {

@@ -68,18 +68,19 @@ void run_import(const apache::ImportEntry& entry) {
 // SIGTERM/SIGHUP runs this from the signal handler, on the thread it interrupted: if that
 // thread was in Python or creating an interpreter, Python cannot be entered safely (its locks
 // are held by the interrupted code itself), so the cleanups are skipped and the child exits.
+void run_cleanups_of(server_rec* s, cpython::Interpreter& interp) {
+  cpython::AttachScope attach(interp);
+  Ref result = Ref::steal(PyObject_CallMethod(python::data_of(interp)->apache_py.get(),
+                                              "_run_child_cleanups", nullptr));
+  if (!result) log_python_error(s, attach.gil(), "MP0121", "child exit cleanup");
+}
+
 apr_status_t run_child_exit_cleanups(void* data) noexcept {
   auto* s = static_cast<server_rec*>(data);
   return apache::guard(s, APR_SUCCESS, [&]() -> apr_status_t {
     bool ran = !cpython::in_python_work() &&
                cpython::InterpreterRegistry::instance().for_each_unless_busy(
-                   [&](cpython::Interpreter& interp) {
-                     cpython::AttachScope attach(interp);
-                     auto* data_ptr = python::data_of(interp);
-                     Ref result = Ref::steal(PyObject_CallMethod(data_ptr->apache_py.get(),
-                                                                 "_run_child_cleanups", nullptr));
-                     if (!result) log_python_error(s, attach.gil(), "MP0121", "child exit cleanup");
-                   });
+                   [&](cpython::Interpreter& interp) { run_cleanups_of(s, interp); });
     if (!ran) {
       apache::log_server(APLOG_INFO, 0, s, "MP0122",
                          "child exit cleanups skipped: the child was stopped while running Python");

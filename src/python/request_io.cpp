@@ -38,11 +38,7 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
     if (body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
     if (rc >= 0 && flush) rc = ap_rflush(r);
   }
-  if (rc < 0) {
-    as_request(self)->client_gone = true;
-    PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
-    return nullptr;
-  }
+  if (rc < 0) return client_gone_error(self, "Write failed, client closed connection.");
   Py_RETURN_NONE;
 }
 
@@ -55,11 +51,7 @@ PyObject* m_flush(PyObject* self, PyObject*) {
     cpython::DetachScope io(g.gil());
     rc = ap_rflush(r);
   }
-  if (rc < 0) {
-    as_request(self)->client_gone = true;
-    PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
-    return nullptr;
-  }
+  if (rc < 0) return client_gone_error(self, "Flush failed, client closed connection.");
   Py_RETURN_NONE;
 }
 

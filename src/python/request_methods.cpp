@@ -128,9 +128,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
         ap_send_fd(fd, r, static_cast<apr_off_t>(offset), static_cast<apr_size_t>(length), &sent);
   }
   if (status != APR_SUCCESS) {
-    as_request(self)->client_gone = true;
-    PyErr_SetString(PyExc_OSError, "Write failed, client closed connection.");
-    return nullptr;
+    return client_gone_error(self, "Write failed, client closed connection.");
   }
   return PyLong_FromSize_t(sent);
 }

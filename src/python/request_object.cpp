@@ -182,4 +182,10 @@ bool response_started(const RequestObject* req) noexcept {
   return req->r != nullptr && req->r->sent_bodyct != 0;
 }
 
+PyObject* client_gone_error(PyObject* self, const char* message) noexcept {
+  as_request(self)->client_gone = true;
+  PyErr_SetString(PyExc_OSError, message);
+  return nullptr;
+}
+
 }  // namespace mp::python

@@ -82,4 +82,8 @@ DispatchServices& dispatch_services() noexcept;
 // Response started (headers sent or body bytes queued): no error page may follow.
 bool response_started(const RequestObject* req) noexcept;
 
+// Raises 3.5's OSError for a write, flush or sendfile that failed because the client is gone,
+// and remembers why (the dispatcher logs it as MP0106, not as a handler bug). Returns nullptr.
+PyObject* client_gone_error(PyObject* self, const char* message) noexcept;
+
 }  // namespace mp::python
