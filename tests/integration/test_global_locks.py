@@ -123,8 +123,10 @@ def test_critical_sections_never_overlap(apache):
         assert len({r.text for r in responses}) > 1
 
 
-def test_trylock_returns_bool(apache):
-    srv = serve(apache, "route")
+def try_while_held(srv, meanwhile=None) -> tuple[str, str]:
+    """Holds "held key" in one request, runs ``meanwhile()``, tries the key in another request.
+
+    Returns (what the holder answered once released, what the try answered while held)."""
     held = srv.root / "run" / "held"
     release = srv.root / "run" / "release"
     result = {}
@@ -139,12 +141,20 @@ def test_trylock_returns_bool(apache):
         while not held.exists():
             assert time.monotonic() < deadline, "lock holder never started"
             time.sleep(0.02)
-        # Same handler module, another request: the key is held.
+        if meanwhile is not None:
+            meanwhile()
         busy = requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text
     finally:
         release.touch()
         thread.join(REQUEST_TIMEOUT)
-    assert result["hold"] == "released"
+    return result.get("hold", "(no answer)"), busy
+
+
+def test_trylock_returns_bool(apache):
+    srv = serve(apache, "route")
+    # Same handler module, another request: the key is held.
+    hold, busy = try_while_held(srv)
+    assert hold == "released"
     assert busy == "bool False"
     assert requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text == "bool True"
 
@@ -177,26 +187,8 @@ def test_locks_span_a_graceful_restart(apache):
     # The old generation finishes its requests after a graceful restart: its locks must keep
     # working and keep excluding the new generation's children.
     srv = serve(apache, "route")
-    held = srv.root / "run" / "held"
-    release = srv.root / "run" / "release"
-    result = {}
-
-    def holder():
-        result["hold"] = requests.get(srv.url("/hold"), timeout=REQUEST_TIMEOUT).text
-
-    thread = threading.Thread(target=holder)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not held.exists():
-            assert time.monotonic() < deadline, "lock holder never started"
-            time.sleep(0.02)
-        srv.restart()
-        busy = requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text
-    finally:
-        release.touch()
-        thread.join(REQUEST_TIMEOUT)
-    assert result["hold"] == "released"
+    hold, busy = try_while_held(srv, meanwhile=srv.restart)
+    assert hold == "released"
     assert busy == "bool False"
     assert requests.get(srv.url("/try"), timeout=REQUEST_TIMEOUT).text == "bool True"
     assert srv.error_log().count("session mutexes based on") == 1  # created once

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from wsgiapps import MARKED_BODY, MARKS, abort_close, connect, marker_path, read_head, rss_kib, \
-    script, wait_marker
+from wsgiapps import MARKED_BODY, MARKS, abort_close, connect, marker_path, read_head, \
+    read_to_close, rss_kib, script, wait_marker
 
 ALIAS = "WSGIScriptAlias /app @DOCROOT@/app.wsgi\n"
 
@@ -404,12 +404,7 @@ def test_more_than_content_length_is_cut(apache, path, length, body):
     with connect(srv) as sock:
         sock.sendall(f"GET /app/{path} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
                      + b"GET /app/hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(sock)
     assert data.count(b"HTTP/1.1 200") == 2, data
     assert b"EXTRA" not in data and b"MORE" not in data
     assert data.endswith(b"hop body")
@@ -420,13 +415,7 @@ def test_block_completing_content_length_then_keep_alive(apache):
     with connect(srv) as sock:
         sock.sendall(b"GET /app/cl-exact-big HTTP/1.1\r\nHost: x\r\n\r\n"
                      b"GET /app/hop HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        sock.settimeout(10)
-        data = b""
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
+        data = read_to_close(sock)
     head, _, rest = data.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"Content-Length: 300000" in head
     assert rest[:300000] == b"a" * 1000 + b"b" * 299000
@@ -439,15 +428,7 @@ def test_exception_after_the_whole_body_closes_the_connection(apache):
     srv = bad_server(apache)
     with connect(srv) as sock:
         sock.sendall(b"GET /app/cl-exact-raise HTTP/1.1\r\nHost: x\r\n\r\n")
-        sock.settimeout(10)
-        data = b""
-        start = time.monotonic()
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        assert time.monotonic() - start < 5, "connection kept open after the failed response"
+        data = read_to_close(sock, within=5)  # closed after the failed response
     assert data.startswith(b"HTTP/1.1 200") and data.endswith(b"\r\n\r\nwhole")
     srv.wait_for_log("BOOM-cl-exact-raise")
     wait_marker(srv, "cl-exact-raise")
@@ -460,15 +441,7 @@ def test_fewer_than_content_length_closes(apache, path):
     with connect(srv) as sock:
         # keep-alive requested: the server must still close after the short body
         sock.sendall(f"GET /app/{path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
-        sock.settimeout(10)
-        data = b""
-        start = time.monotonic()
-        while True:
-            chunk = sock.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-        assert time.monotonic() - start < 5, "connection not closed after the short body"
+        data = read_to_close(sock, within=5)
     from conftest import parse_raw_response
 
     r = parse_raw_response(data)

@@ -113,6 +113,18 @@ def read_head(sock: socket.socket) -> tuple[bytes, bytes]:
     return head, rest
 
 
+def read_to_close(sock: socket.socket, within: float | None = None) -> bytes:
+    """Everything the server sends until it closes; with ``within``, it must close that soon."""
+    sock.settimeout(10)
+    start = time.monotonic()
+    data = b""
+    while chunk := sock.recv(65536):
+        data += chunk
+    if within is not None:
+        assert time.monotonic() - start < within, f"connection still open after {within} s"
+    return data
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -131,4 +143,4 @@ def abort_close(sock: socket.socket) -> None:
 
 
 __all__ = ["ENV_APP", "MARKS", "script", "marker_path", "wait_marker", "read_head", "rss_kib",
-           "connect", "abort_close", "os"]
+           "connect", "abort_close", "read_to_close", "os"]
