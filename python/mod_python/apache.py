@@ -579,11 +579,43 @@ def _error_log_stream(level: int, name: str) -> io.TextIOWrapper:
                             errors="backslashreplace", write_through=True)
 
 
-def _interpreter_started(c_version: str) -> str:
+def _restrict_signals() -> None:
+    """WSGIRestrictSignal On (the default): ``signal.signal()`` logs a warning with the
+    caller's stack and changes nothing, so application code cannot take over the signals
+    httpd uses to stop and restart its children (under prefork, requests run in the thread
+    where Python allows it). Arguments are still checked, and the current handler is
+    returned where the real function returns the previous one."""
+    import signal as signal_module
+    import traceback
+
+    real = signal_module.signal
+    if getattr(real, "_mod_python_restricted", False):
+        return
+
+    def signal(signalnum: Any, handler: Any) -> Any:
+        current = signal_module.getsignal(signalnum)  # ValueError for a bad number
+        if handler not in (signal_module.SIG_DFL, signal_module.SIG_IGN) and not callable(handler):
+            raise TypeError("signal handler must be signal.SIG_IGN, signal.SIG_DFL, "
+                            "or a callable object")
+        _apache._log_stream(f"MP2126: Callback registration for signal {int(signalnum)} "
+                            "ignored (WSGIRestrictSignal On)", APLOG_WARNING)
+        for entry in traceback.format_stack()[:-1]:
+            for line in entry.rstrip("\n").split("\n"):
+                _apache._log_stream(f"MP2126: {line}", APLOG_WARNING)
+        return current
+
+    signal._mod_python_restricted = True  # type: ignore[attr-defined]
+    signal.__doc__ = real.__doc__
+    signal_module.signal = signal
+
+
+def _interpreter_started(c_version: str, restrict_signals: bool = True) -> str:
     """Per-interpreter set-up; returns a warning text or ''."""
     # print() and sys.stderr must end up in Apache's error log, never on the client.
     sys.stdout = _error_log_stream(APLOG_NOTICE, "<stdout>")
     sys.stderr = _error_log_stream(APLOG_ERR, "<stderr>")
+    if restrict_signals:
+        _restrict_signals()
     from mod_python import version as _version
     if _version.version != c_version:
         return (f"mod_python version mismatch: the C module is {c_version}, "

@@ -53,7 +53,8 @@ struct WsgiGlobals {
   apr_array_header_t* python_paths;  // WSGIPythonPath entries (each may hold ':' lists)
   apr_array_header_t* preloads;      // of WsgiPreload
   bool restrict_embedded;
-  bool any_wsgi;  // some WSGI directive was used (enables the translate hook)
+  bool restrict_signal = true;  // WSGIRestrictSignal: signal.signal() is a logged no-op
+  bool any_wsgi;                // some WSGI directive was used (enables the translate hook)
 };
 
 WsgiGlobals& wsgi_globals() noexcept;

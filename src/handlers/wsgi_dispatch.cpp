@@ -6,6 +6,7 @@
 #include <http_request.h>
 #include <mpm_common.h>
 
+#include <strings.h>
 #include <cstdlib>
 #include <cstring>
 #include <string>
@@ -130,7 +131,10 @@ std::string expand_group(const request_rec* r, const server_rec* s, std::string_
   if (value.size() > 7 && value.substr(0, 6) == "%{ENV:" && value.back() == '}') {
     std::string var(value.substr(6, value.size() - 7));
     const char* v = env_value(r, var);
-    std::string result = v != nullptr ? v : "";
+    // Unset: the directive's own text names the interpreter, as in mod_wsgi, so a missing
+    // variable never puts the application in the main interpreter with every %{GLOBAL} one.
+    if (v == nullptr) return std::string(value);
+    std::string result = v;
     if (depth == 0 && result.rfind("%{", 0) == 0 && result.rfind("%{ENV:", 0) != 0) {
       return expand_group(r, s, result, script_name, depth + 1);
     }
@@ -162,9 +166,9 @@ bool map_head_to_get(const request_rec* r, const WsgiConfig* cfg) {
 
 void log_python_error(const cpython::Gil& gil, request_rec* r, const char* id,
                       const std::string& head) {
-  apache::log_request(APLOG_ERR, 0, r, id, head);
+  apache::log_wsgi_request(APLOG_ERR, 0, r, id, head);
   for (const auto& line : cpython::format_current_exception(gil)) {
-    apache::log_request(APLOG_ERR, 0, r, id, line);
+    apache::log_wsgi_request(APLOG_ERR, 0, r, id, line);
   }
 }
 
@@ -194,10 +198,17 @@ const ProcessFacts& process_facts() {
   return facts;
 }
 
+// HTTPS=on|1 in the request's environment (SetEnvIf X-Forwarded-Proto https HTTPS=on behind a
+// TLS-terminating proxy, or mod_ssl's StdEnvVars) makes wsgi.url_scheme https, as in mod_wsgi.
+bool https_variable_on(const request_rec* r) {
+  const char* value = apr_table_get(r->subprocess_env, "HTTPS");
+  return value != nullptr && (strcasecmp(value, "on") == 0 || std::strcmp(value, "1") == 0);
+}
+
 wsgi::RequestTraits make_traits(request_rec* r, const std::string& group, const char* callable) {
   const ProcessFacts& facts = process_facts();
   wsgi::RequestTraits traits;
-  traits.https = std::strcmp(ap_http_scheme(r), "https") == 0;
+  traits.https = std::strcmp(ap_http_scheme(r), "https") == 0 || https_variable_on(r);
   traits.multithread = facts.multithread;
   traits.multiprocess = facts.multiprocess;
   traits.application_group = group;
@@ -248,9 +259,10 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
       Ref::steal(PyObject_GetAttrString(module.get(), traits.callable_object.c_str()));
   if (!application) {
     PyErr_Clear();
-    apache::log_request(APLOG_ERR, 0, r, "MP2103",
-                        std::string("Target WSGI script '") + r->filename +
-                            "' does not contain WSGI application '" + traits.callable_object + "'");
+    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2103",
+                             std::string("Target WSGI script '") + r->filename +
+                                 "' does not contain WSGI application '" + traits.callable_object +
+                                 "'");
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   wsgi::Outcome outcome =
@@ -263,19 +275,19 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
 int check_target(request_rec* r) {
   bool from_alias = apr_table_get(r->notes, kAliasNote) != nullptr;
   if (!from_alias && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
-    apache::log_request(APLOG_ERR, 0, r, "MP2120",
-                        std::string("Options ExecCGI is off in this directory: ") +
-                            (r->filename != nullptr ? r->filename : ""));
+    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2120",
+                             std::string("Options ExecCGI is off in this directory: ") +
+                                 (r->filename != nullptr ? r->filename : ""));
     return HTTP_FORBIDDEN;
   }
   if (r->finfo.filetype == APR_NOFILE) {
-    apache::log_request(APLOG_ERR, 0, r, "MP2121",
-                        std::string("Target WSGI script not found or unable to stat: ") +
-                            (r->filename != nullptr ? r->filename : ""));
+    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2121",
+                             std::string("Target WSGI script not found or unable to stat: ") +
+                                 (r->filename != nullptr ? r->filename : ""));
     return HTTP_NOT_FOUND;
   }
   if (r->finfo.filetype == APR_DIR) {
-    apache::log_request(
+    apache::log_wsgi_request(
         APLOG_ERR, 0, r, "MP2122",
         std::string("Attempt to invoke directory as WSGI application: ") + r->filename);
     return HTTP_FORBIDDEN;
@@ -285,8 +297,8 @@ int check_target(request_rec* r) {
     return HTTP_NOT_FOUND;
   }
   if (apache::wsgi_globals().restrict_embedded) {
-    apache::log_request(APLOG_ERR, 0, r, "MP2123",
-                        "embedded mode of WSGI is disabled by WSGIRestrictEmbedded");
+    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2123",
+                             "embedded mode of WSGI is disabled by WSGIRestrictEmbedded");
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   return OK;
@@ -320,13 +332,14 @@ int run_wsgi(request_rec* r) {
   cpython::Interpreter* interp =
       cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
   if (interp == nullptr) {
-    apache::log_request(APLOG_ERR, 0, r, "MP2124", "cannot create the interpreter: " + error);
+    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2124", "cannot create the interpreter: " + error);
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   ensure_log_ids(r);
   wsgi::RequestTraits traits = make_traits(r, group, callable_name.c_str());
   bool head_as_get = map_head_to_get(r, cfg);
   traits.head = r->header_only && !head_as_get;
+  traits.header_only = r->header_only != 0;
   ApacheExchange exchange(r, cfg, std::move(script_name), std::move(path_info), head_as_get,
                           traits);
   {

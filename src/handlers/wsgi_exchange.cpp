@@ -17,9 +17,10 @@ namespace mp::handlers {
 
 // What the trusted forwarding headers of this request say.
 struct ProxyView {
-  bool active = false;           // WSGITrustedProxyHeaders is set
-  bool trusted = false;          // the peer may set them
-  std::array<bool, 8> listed{};  // categories named in WSGITrustedProxyHeaders
+  bool active = false;                        // WSGITrustedProxyHeaders is set
+  bool trusted = false;                       // the peer may set them
+  const apr_array_header_t* names = nullptr;  // WSGITrustedProxyHeaders, lower case
+  std::array<bool, 8> listed{};               // categories named in WSGITrustedProxyHeaders
   std::string client_ip, scheme, host, port, server, script;
 };
 
@@ -28,8 +29,10 @@ using Encoding = wsgi::EnvironSink::Encoding;
 
 namespace {
 
-// Forwarding headers by what they carry (spec §8.3).
-enum class ProxyCategory { kNone, kClientIp, kScheme, kSchemeFlag, kHost, kPort, kServer, kScript };
+// Forwarding headers by what they carry (spec §8.3). The scheme headers are one category
+// whether they carry a scheme name or an on/off flag, as in mod_wsgi: trusting one of them
+// removes every other, so a client cannot add a spoofed variant the application might read.
+enum class ProxyCategory { kNone, kClientIp, kScheme, kHost, kPort, kServer, kScript };
 
 ProxyCategory proxy_category(std::string_view lower) {
   struct Entry {
@@ -43,9 +46,9 @@ ProxyCategory proxy_category(std::string_view lower) {
       {"x-forwarded-proto", ProxyCategory::kScheme},
       {"x-forwarded-scheme", ProxyCategory::kScheme},
       {"x-scheme", ProxyCategory::kScheme},
-      {"x-forwarded-https", ProxyCategory::kSchemeFlag},
-      {"x-forwarded-ssl", ProxyCategory::kSchemeFlag},
-      {"x-https", ProxyCategory::kSchemeFlag},
+      {"x-forwarded-https", ProxyCategory::kScheme},
+      {"x-forwarded-ssl", ProxyCategory::kScheme},
+      {"x-https", ProxyCategory::kScheme},
       {"x-forwarded-host", ProxyCategory::kHost},
       {"x-host", ProxyCategory::kHost},
       {"x-forwarded-port", ProxyCategory::kPort},
@@ -84,12 +87,18 @@ bool address_in(const apr_array_header_t* subnets, const char* ip, apr_pool_t* p
   return false;
 }
 
-bool header_listed(const apache::WsgiConfig* cfg, std::string_view lower_name) {
-  const auto* names = reinterpret_cast<const char* const*>(cfg->trusted_proxy_headers->elts);
-  for (int i = 0; i < cfg->trusted_proxy_headers->nelts; ++i) {
+bool header_listed(const apr_array_header_t* listed, std::string_view lower_name) {
+  const auto* names = reinterpret_cast<const char* const*>(listed->elts);
+  for (int i = 0; i < listed->nelts; ++i) {
     if (lower_name == names[i]) return true;
   }
   return false;
+}
+
+// X-Forwarded-HTTPS, X-Forwarded-SSL, X-HTTPS carry on/off rather than a scheme name.
+bool is_scheme_flag(std::string_view lower_name) {
+  return lower_name == "x-forwarded-https" || lower_name == "x-forwarded-ssl" ||
+         lower_name == "x-https";
 }
 
 // The client address from X-Forwarded-For: walking right to left, the first hop that is not
@@ -113,10 +122,42 @@ std::string forwarded_client(const apache::WsgiConfig* cfg, std::string_view val
   return hops.front();
 }
 
+// What one trusted, listed forwarding header says (`name` in lower case).
+void take_proxy_header(ProxyView& view, const apache::WsgiConfig* cfg, const std::string& name,
+                       const std::string& value, apr_pool_t* pool) {
+  switch (proxy_category(name)) {
+    case ProxyCategory::kClientIp:
+      view.client_ip = name == "x-forwarded-for" ? forwarded_client(cfg, value, pool) : value;
+      break;
+    case ProxyCategory::kScheme: {
+      std::string v = lower(value);
+      if (is_scheme_flag(name)) v = (v == "on" || v == "1" || v == "true") ? "https" : "http";
+      view.scheme = v;
+      break;
+    }
+    case ProxyCategory::kHost:
+      view.host = value;
+      break;
+    case ProxyCategory::kPort:
+      view.port = value;
+      break;
+    case ProxyCategory::kServer:
+      view.server = value;
+      break;
+    case ProxyCategory::kScript:
+      view.script = wsgi_rules::collapse_slashes(value);
+      while (!view.script.empty() && view.script.back() == '/') view.script.pop_back();
+      break;
+    case ProxyCategory::kNone:
+      break;
+  }
+}
+
 ProxyView proxy_view(request_rec* r, const apache::WsgiConfig* cfg) {
   ProxyView view;
   if (cfg == nullptr || cfg->trusted_proxy_headers == nullptr) return view;
   view.active = true;
+  view.names = cfg->trusted_proxy_headers;
   const char* peer = r->connection->client_ip;
   view.trusted = cfg->trusted_proxies == nullptr || address_in(cfg->trusted_proxies, peer, r->pool);
   const auto* names = reinterpret_cast<const char* const*>(cfg->trusted_proxy_headers->elts);
@@ -129,36 +170,8 @@ ProxyView proxy_view(request_rec* r, const apache::WsgiConfig* cfg) {
   for (int i = 0; i < arr->nelts; ++i) {
     if (elts[i].key == nullptr || elts[i].val == nullptr) continue;
     std::string name = lower(elts[i].key);
-    if (!header_listed(cfg, name)) continue;
-    std::string value = trim(elts[i].val);
-    switch (proxy_category(name)) {
-      case ProxyCategory::kClientIp:
-        view.client_ip = name == "x-forwarded-for" ? forwarded_client(cfg, value, r->pool) : value;
-        break;
-      case ProxyCategory::kScheme:
-        view.scheme = lower(value);
-        break;
-      case ProxyCategory::kSchemeFlag: {
-        std::string v = lower(value);
-        view.scheme = (v == "on" || v == "1" || v == "true") ? "https" : "http";
-        break;
-      }
-      case ProxyCategory::kHost:
-        view.host = value;
-        break;
-      case ProxyCategory::kPort:
-        view.port = value;
-        break;
-      case ProxyCategory::kServer:
-        view.server = value;
-        break;
-      case ProxyCategory::kScript:
-        view.script = wsgi_rules::collapse_slashes(value);
-        while (!view.script.empty() && view.script.back() == '/') view.script.pop_back();
-        break;
-      case ProxyCategory::kNone:
-        break;
-    }
+    if (header_listed(view.names, name))
+      take_proxy_header(view, cfg, name, trim(elts[i].val), r->pool);
   }
   return view;
 }
@@ -189,7 +202,12 @@ void add_subprocess_env(const request_rec* r, wsgi::EnvironSink& sink) {
   const auto* env_elts = reinterpret_cast<const apr_table_entry_t*>(env->elts);
   for (int i = 0; i < env->nelts; ++i) {
     if (env_elts[i].key == nullptr || env_elts[i].val == nullptr) continue;
-    if (std::strcmp(env_elts[i].key, "HTTPS") == 0) continue;  // becomes wsgi.url_scheme
+    // HTTPS becomes wsgi.url_scheme (see make_traits); like mod_wsgi, SetEnv cannot set the
+    // scheme directly.
+    if (std::strcmp(env_elts[i].key, "HTTPS") == 0 ||
+        std::strcmp(env_elts[i].key, "wsgi.url_scheme") == 0) {
+      continue;
+    }
     sink.add(env_elts[i].key, env_elts[i].val);
   }
 }
@@ -219,9 +237,11 @@ void add_request_headers(const request_rec* r, bool pass_auth, const ProxyView& 
     if (proxy.active) {
       std::string lname = lower(name);
       ProxyCategory category = proxy_category(lname);
-      // Forwarding headers of a category the configuration trusts are consumed here; their
-      // variants that are not trusted (or sent by an untrusted peer) are dropped.
-      if (category != ProxyCategory::kNone && proxy.listed.at(static_cast<std::size_t>(category))) {
+      // In a category the configuration trusts, only the listed header from a trusted peer
+      // reaches the application (as a record of what set the variable); its other variants,
+      // and all of them from an untrusted peer, are dropped.
+      if (category != ProxyCategory::kNone && proxy.listed.at(static_cast<std::size_t>(category)) &&
+          !(proxy.trusted && header_listed(proxy.names, lname))) {
         continue;
       }
     }

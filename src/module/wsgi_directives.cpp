@@ -215,9 +215,10 @@ enum FlagId : int {
   kEnableSendfile,
   kPassApacheRequest,
   kRestrictEmbedded,
+  kRestrictSignal,
 };
-const int kFlagIds[] = {kPassAuthorization, kChunkedRequest,    kScriptReloading, kErrorOverride,
-                        kEnableSendfile,    kPassApacheRequest, kRestrictEmbedded};
+const int kFlagIds[] = {kPassAuthorization, kChunkedRequest,    kScriptReloading,  kErrorOverride,
+                        kEnableSendfile,    kPassApacheRequest, kRestrictEmbedded, kRestrictSignal};
 
 const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
   WsgiConfig* w = wsgi_of(cmd, mconfig);
@@ -242,6 +243,9 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
       break;
     case kRestrictEmbedded:
       apache::wsgi_globals().restrict_embedded = on != 0;
+      break;
+    case kRestrictSignal:
+      apache::wsgi_globals().restrict_signal = on != 0;
       break;
     default:
       break;
@@ -462,6 +466,8 @@ const command_rec* wsgi_commands() noexcept {
                    "accepted; the request_rec capsule is not provided"),
       MP_WSGI_FLAG("WSGIRestrictEmbedded", kRestrictEmbedded, RSRC_CONF,
                    "refuse to run WSGI applications in the Apache children"),
+      MP_WSGI_FLAG("WSGIRestrictSignal", kRestrictSignal, RSRC_CONF,
+                   "signal.signal() in applications logs a warning and does nothing (default On)"),
       AP_INIT_TAKE1("WSGIMapHEADToGET", as_cmd(directive_map_head), nullptr, kFileInfo,
                     "On, Off or Auto"),
       AP_INIT_RAW_ARGS("WSGITrustedProxyHeaders", as_cmd(directive_trusted_proxy_headers), nullptr,
@@ -492,8 +498,6 @@ const command_rec* wsgi_commands() noexcept {
                         "interpreters are never finalised; shutdown callbacks still run"),
       MP_WSGI_NO_EFFECT("WSGIRestrictStdin", RSRC_CONF, kRuntimeTuning),
       MP_WSGI_NO_EFFECT("WSGIRestrictStdout", RSRC_CONF, kRuntimeTuning),
-      MP_WSGI_NO_EFFECT("WSGIRestrictSignal", RSRC_CONF,
-                        "Python never installs signal handlers in Apache children"),
       MP_WSGI_NO_EFFECT("WSGICaseSensitivity", RSRC_CONF, "script paths are case sensitive"),
       MP_WSGI_NO_EFFECT("WSGISwitchInterval", RSRC_CONF, kRuntimeTuning),
       MP_WSGI_NO_EFFECT("WSGIPerInterpreterGIL", RSRC_CONF, "needs Python 3.12 or later"),

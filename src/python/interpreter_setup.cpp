@@ -5,6 +5,7 @@
 
 #include "apache/log.h"
 #include "apache/module_path.h"
+#include "apache/wsgi_config.h"
 #include "python/server_object.h"
 
 namespace mp::python {
@@ -81,7 +82,8 @@ bool prepare_interpreter(cpython::Interpreter& interp, const cpython::Gil& gil,
     }
   }
   Ref init = Ref::steal(
-      PyObject_CallMethod(data->apache_py.get(), "_interpreter_started", "s", MP_VERSION_STRING));
+      PyObject_CallMethod(data->apache_py.get(), "_interpreter_started", "sO", MP_VERSION_STRING,
+                          apache::wsgi_globals().restrict_signal ? Py_True : Py_False));
   if (!init) return false;
   if (PyUnicode_Check(init.get())) {
     const char* problem = PyUnicode_AsUTF8(init.get());

@@ -179,7 +179,7 @@ bool try_send_file(const cpython::Gil& /*gil*/, const Types& types, RequestConte
   std::uint64_t length = start < size ? size - start : 0;
   if (ctx.content_length && *ctx.content_length < length) length = *ctx.content_length;
   if (!commit_headers(ctx)) return true;
-  if (length == 0) return true;
+  if (length == 0 || (ctx.traits->head && ctx.content_length)) return true;  // see send_body
   IoResult r = IoResult::kOk;
   Py_BEGIN_ALLOW_THREADS r = ctx.exchange->send_file(static_cast<int>(fd), start, length);
   Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) ctx.client_gone = true;
@@ -255,7 +255,7 @@ IterEnd send_iterable(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
 // Ends a response whose body went out without errors: checks Content-Length and finishes.
 Outcome complete(RequestContext& ctx) {
   if (!commit_headers(ctx)) return ctx.client_gone ? Outcome::kClientGone : Outcome::kTruncated;
-  if (ctx.content_length && !ctx.traits->head && ctx.body_sent < *ctx.content_length &&
+  if (ctx.content_length && !ctx.traits->header_only && ctx.body_sent < *ctx.content_length &&
       ctx.status != 204 && ctx.status != 304) {
     ctx.exchange->log(kLogError, "MP2105",
                       "WSGI application returned " + std::to_string(ctx.body_sent) +

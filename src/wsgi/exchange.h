@@ -34,7 +34,8 @@ struct RequestTraits {
   bool https = false;
   bool multithread = false;
   bool multiprocess = false;
-  bool head = false;  // HEAD as the application sees it (not mapped to GET): body not checked
+  bool head = false;         // HEAD as the application sees it (not mapped to GET)
+  bool header_only = false;  // HEAD, mapped or not: no body reaches the client, none is checked
   int apache_version[3] = {2, 4, 0};
   std::string script;  // the script file, for log messages
   std::string process_group;

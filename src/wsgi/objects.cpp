@@ -469,11 +469,12 @@ bool append_text(ErrorsObject* self, PyObject* text) {
   return true;
 }
 
+// Returns the number of characters, as a text stream's write() does.
 PyObject* errors_write(PyObject* self, PyObject* text) {
   auto* e = reinterpret_cast<ErrorsObject*>(self);
   if (!append_text(e, text)) return nullptr;
   emit_lines(e, false);
-  Py_RETURN_NONE;
+  return PyLong_FromSsize_t(PyUnicode_GET_LENGTH(text));
 }
 
 PyObject* errors_writelines(PyObject* self, PyObject* seq) {
@@ -496,6 +497,36 @@ PyObject* errors_flush(PyObject* self, PyObject* /*unused*/) {
 PyObject* errors_true(PyObject* /*self*/, PyObject* /*unused*/) { Py_RETURN_TRUE; }
 PyObject* errors_false(PyObject* /*self*/, PyObject* /*unused*/) { Py_RETURN_FALSE; }
 
+// No file descriptor behind it: io.UnsupportedOperation, as a text stream in memory raises.
+PyObject* errors_fileno(PyObject* /*self*/, PyObject* /*unused*/) {
+  Ref io = Ref::steal(PyImport_ImportModule("io"));
+  if (!io) return nullptr;
+  Ref unsupported = Ref::steal(PyObject_GetAttrString(io.get(), "UnsupportedOperation"));
+  if (!unsupported) return nullptr;
+  PyErr_SetString(unsupported.get(), "wsgi.errors has no file descriptor");
+  return nullptr;
+}
+
+// The attributes of a text stream that libraries probe (rich, click, tqdm read .encoding).
+PyObject* errors_encoding(PyObject* /*self*/, void* /*closure*/) {
+  return PyUnicode_FromString("utf-8");
+}
+PyObject* errors_errors(PyObject* /*self*/, void* /*closure*/) {
+  return PyUnicode_FromString("backslashreplace");
+}
+PyObject* errors_name(PyObject* /*self*/, void* /*closure*/) {
+  return PyUnicode_FromString("<wsgi.errors>");
+}
+PyObject* errors_closed(PyObject* /*self*/, void* /*closure*/) { Py_RETURN_FALSE; }
+PyObject* errors_line_buffering(PyObject* /*self*/, void* /*closure*/) { Py_RETURN_TRUE; }
+
+PyGetSetDef kErrorsGetSet[] = {{"encoding", errors_encoding, nullptr, nullptr, nullptr},
+                               {"errors", errors_errors, nullptr, nullptr, nullptr},
+                               {"name", errors_name, nullptr, nullptr, nullptr},
+                               {"closed", errors_closed, nullptr, nullptr, nullptr},
+                               {"line_buffering", errors_line_buffering, nullptr, nullptr, nullptr},
+                               {nullptr, nullptr, nullptr, nullptr, nullptr}};
+
 PyMethodDef kErrorsMethods[] = {
     {"write", Guard<errors_write>::call, METH_O, "write(str): log text, one line per entry"},
     {"writelines", Guard<errors_writelines>::call, METH_O, "writelines(seq)"},
@@ -503,6 +534,8 @@ PyMethodDef kErrorsMethods[] = {
     {"writable", errors_true, METH_NOARGS, nullptr},
     {"readable", errors_false, METH_NOARGS, nullptr},
     {"isatty", errors_false, METH_NOARGS, nullptr},
+    {"seekable", errors_false, METH_NOARGS, nullptr},
+    {"fileno", Guard<errors_fileno>::call, METH_NOARGS, nullptr},
     {nullptr, nullptr, 0, nullptr}};
 
 void errors_dealloc(PyObject* self) {
@@ -520,6 +553,7 @@ void errors_dealloc(PyObject* self) {
 
 PyType_Slot kErrorsSlots[] = {
     {Py_tp_methods, kErrorsMethods},
+    {Py_tp_getset, kErrorsGetSet},
     {Py_tp_dealloc, reinterpret_cast<void*>(errors_dealloc)},
     {Py_tp_doc, const_cast<char*>("wsgi.errors: text written here goes to the error log")},
     {0, nullptr}};
@@ -689,7 +723,7 @@ bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* dat
   if (ctx.client_gone || ctx.failed) return false;
   if (size == 0 && !flush) return true;
   if (!commit_headers(ctx)) return false;
-  if (ctx.content_length && !ctx.traits->head) {
+  if (ctx.content_length && !ctx.traits->header_only) {
     std::uint64_t room = *ctx.content_length - std::min(*ctx.content_length, ctx.body_sent);
     if (size > room) {
       if (!ctx.overflow_logged) {
@@ -701,6 +735,12 @@ bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* dat
       size = static_cast<std::size_t>(room);
       if (size == 0 && !flush) return true;
     }
+  }
+  // httpd's content-length filter keeps a HEAD response's Content-Length only when no body
+  // data passes it; otherwise it would replace the application's value by what it returned.
+  if (ctx.traits->head && ctx.content_length) {
+    ctx.body_sent += size;
+    return true;
   }
   IoResult r = IoResult::kOk;
   if (flush) {

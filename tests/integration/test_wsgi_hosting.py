@@ -613,6 +613,33 @@ def test_head_mapping(apache, validated, scope, setting, filters, seen):
         assert r.body == b"x" * 1234
 
 
+HEAD_LENGTH_APP = '''
+    def application(environ, start_response):
+        # A HEAD-aware application declares the length of the body a GET would have.
+        body = b"" if environ["REQUEST_METHOD"] == "HEAD" else b"x" * 10
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "10")])
+        return [body[:3]] if environ["PATH_INFO"] == "/short" else [body]
+'''
+
+
+@pytest.mark.parametrize("setting", ["Off", "On"])
+def test_head_keeps_application_content_length(apache, setting):
+    # Off: the application sees HEAD and its Content-Length stands, whatever body it returned.
+    # On: it sees GET; the body reaches httpd's filters but none reaches the client, so a
+    # length that does not match is not logged or punished by closing the connection.
+    srv = apache(ALIAS + f"WSGIMapHEADToGET {setting}\n",
+                 files={"app.wsgi": script(HEAD_LENGTH_APP)})
+    with srv.session() as s:
+        for path in ("/app", "/app/short"):
+            r = s.head(srv.url(path))
+            assert r.status_code == 200
+            if setting == "Off" or path == "/app":
+                assert r.headers["Content-Length"] == "10"
+            assert r.headers.get("Connection", "").lower() != "close"
+        assert s.get(srv.url("/app")).content == b"x" * 10
+    assert "MP2104" not in srv.error_log() and "MP2105" not in srv.error_log()
+
+
 # ------------------------------------------------------------------- application groups
 
 GROUP_APP = '''
@@ -646,10 +673,12 @@ GROUP_APP = '''
         ("%{SERVER}", "127.0.0.1:{port}", True),
         ("%{RESOURCE}", "127.0.0.1:{port}|{script}", False),
         ("%{ENV:MY_GROUP}", "from-env", True),
+        # unset: the text itself names a sub-interpreter (as mod_wsgi), never the main one
+        ("%{ENV:NO_SUCH_GROUP}", "%{{ENV:NO_SUCH_GROUP}}", True),
         ("%{HOST}", "127.0.0.1:{port}", True),
         ("literal-group", "literal-group", True),
     ],
-    ids=["default", "global", "server", "resource", "env", "host", "literal"],
+    ids=["default", "global", "server", "resource", "env", "env-unset", "host", "literal"],
 )
 def test_application_groups(apache, value, expected, shared):
     snippet = ("WSGIScriptAlias /one @DOCROOT@/one.wsgi\n"
@@ -931,8 +960,11 @@ def test_trusted_proxy_headers_without_proxies(apache, scope):
     assert env["SCRIPT_NAME"] == "/mount"
     assert env["mod_wsgi.mount_point"] == "/mount"
     assert env["mod_wsgi.script_name"] == "/app"
-    # Unlisted variants of a trusted category are removed.
+    # Unlisted variants of a trusted category are removed; the honoured header stays, as a
+    # record of what set the variable (mod_wsgi does the same).
     assert "HTTP_X_REAL_IP" not in env
+    assert env["HTTP_X_FORWARDED_FOR"] == "10.1.2.3"
+    assert env["HTTP_X_FORWARDED_PROTO"] == "https"
 
 
 @scope_params()
@@ -959,6 +991,35 @@ def test_trusted_proxies_walk_forwarded_for(apache, scope):
                           "X-Forwarded-HTTPS": "on"})
     assert env["REMOTE_ADDR"] == "1.2.3.4"
     assert env["wsgi.url_scheme"] == "https"
+
+
+@scope_params()
+def test_trusted_scheme_flag_removes_spoofed_scheme_names(apache, scope):
+    # Flag and name headers are one category: trusting X-Forwarded-HTTPS must remove a
+    # client's X-Forwarded-Proto / X-Scheme, which Django or Werkzeug's ProxyFix may read.
+    snippet = ALIAS + scoped("WSGITrustedProxyHeaders X-Forwarded-For X-Forwarded-HTTPS\n", scope)
+    srv = env_server(apache, snippet)
+    env = proxy_get(srv, {"X-Forwarded-For": "1.2.3.4", "X-Forwarded-HTTPS": "off",
+                          "X-Forwarded-Proto": "https", "X-Scheme": "https",
+                          "X-Forwarded-SSL": "on"})
+    assert env["wsgi.url_scheme"] == "http"
+    assert env["HTTP_X_FORWARDED_HTTPS"] == "off"
+    for spoofed in ("HTTP_X_FORWARDED_PROTO", "HTTP_X_SCHEME", "HTTP_X_FORWARDED_SSL"):
+        assert spoofed not in env
+
+
+def test_https_variable_sets_url_scheme(apache):
+    # The usual recipe behind a TLS-terminating proxy, without WSGITrustedProxyHeaders.
+    snippet = ALIAS + ("SetEnvIf X-Forwarded-Proto ^https$ HTTPS=on\n"
+                       '<Location /app/one>\n    SetEnv HTTPS 1\n</Location>\n'
+                       '<Location /app/scheme>\n    SetEnv wsgi.url_scheme https\n</Location>\n')
+    srv = env_server(apache, snippet, extra_modules=("setenvif", "env"))
+    assert proxy_get(srv, {"X-Forwarded-Proto": "https"})["wsgi.url_scheme"] == "https"
+    assert proxy_get(srv, {"X-Forwarded-Proto": "http"})["wsgi.url_scheme"] == "http"
+    env = srv.get("/app/one").json()
+    assert env["wsgi.url_scheme"] == "https" and "HTTPS" not in env
+    # SetEnv cannot set the scheme directly (as with mod_wsgi)
+    assert srv.get("/app/scheme").json()["wsgi.url_scheme"] == "http"
 
 
 # ------------------------------------------------------------------- handler mapping
@@ -1295,3 +1356,43 @@ def test_import_script_server_group_matches_requests(apache):
     srv = apache(snippet, files={"app.wsgi": app, "pre.wsgi": pre})
     wait_marker(srv, "preloaded-server")
     assert srv.get("/app").text == f"127.0.0.1:{srv.port}:preloaded"
+
+
+# ------------------------------------------------------------------- WSGIRestrictSignal
+
+SIGNAL_APP = '''
+    import signal
+
+    def application(environ, start_response):
+        before = signal.getsignal(signal.SIGTERM)
+        returned = signal.signal(signal.SIGTERM, lambda *args: None)
+        after = signal.getsignal(signal.SIGTERM)
+        try:
+            signal.signal(signal.SIGTERM, 42)
+            bad = "accepted"
+        except TypeError:
+            bad = "TypeError"
+        body = "%s %s %s" % (before == after, returned == before, bad)
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [body.encode()]
+'''
+
+
+@pytest.mark.allow_log("MP2126")
+@pytest.mark.parametrize("setting", [None, "On"])
+@pytest.mark.parametrize("group", ["%{GLOBAL}", "%{RESOURCE}"])
+def test_restrict_signal_ignores_handlers(apache, setting, group):
+    # Under prefork the request runs in the thread Python calls main, where a real
+    # signal.signal() would take SIGTERM away from httpd.
+    snippet = ALIAS + f"WSGIApplicationGroup {group}\n"
+    if setting:
+        snippet += f"WSGIRestrictSignal {setting}\n"
+    srv = apache(snippet, files={"app.wsgi": script(SIGNAL_APP)})
+    r = srv.get("/app")
+    assert (r.status_code, r.text) == (200, "True True TypeError")
+    line = srv.wait_for_log("MP2126")
+    assert "Callback registration for signal 15 ignored" in line
+    assert "app.wsgi" in srv.error_log()  # the caller's stack is logged
+    started = time.monotonic()
+    srv.stop()
+    assert time.monotonic() - started < 5, "SIGTERM must still stop the children promptly"

@@ -553,6 +553,7 @@ TEST_F(AdapterTest, HeadDoesNotCheckBodyLength) {
   FakeExchange ex;
   RequestTraits traits;
   traits.head = true;
+  traits.header_only = true;
   Outcome out = run(R"(
 def application(environ, start_response):
     start_response("200 OK", [("Content-Length", "100")])
@@ -561,6 +562,44 @@ def application(environ, start_response):
                     ex, traits);
   EXPECT_EQ(out, Outcome::kCompleted);
   EXPECT_TRUE(ex.finished);
+}
+
+// The application's Content-Length stands for a HEAD response: no body data goes out for
+// httpd to measure instead, however much the application returned.
+TEST_F(AdapterTest, HeadWithContentLengthSendsNoBody) {
+  FakeExchange ex;
+  RequestTraits traits;
+  traits.head = true;
+  traits.header_only = true;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "10")])
+    return [b"abc"]
+)",
+                    ex, traits);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_TRUE(ex.finished);
+  EXPECT_EQ(ex.body, "");
+  EXPECT_FALSE(ex.logged("MP2105"));
+}
+
+// HEAD mapped to GET: the body goes on to httpd's filters (which drop it), but a length that
+// does not match is not an error, since nothing reaches the client.
+TEST_F(AdapterTest, HeadMappedToGetDoesNotCheckBodyLength) {
+  FakeExchange ex;
+  RequestTraits traits;
+  traits.header_only = true;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "3")])
+    return [b"abc", b"defgh"]
+)",
+                    ex, traits);
+  EXPECT_EQ(out, Outcome::kCompleted);
+  EXPECT_TRUE(ex.finished);
+  EXPECT_FALSE(ex.aborted);
+  EXPECT_EQ(ex.body, "abcdefgh");
+  EXPECT_FALSE(ex.logged("MP2104"));
 }
 
 TEST_F(AdapterTest, InputStreamMethods) {
@@ -747,6 +786,32 @@ def application(environ, start_response):
   EXPECT_TRUE(ex.logged("MP2110 first line"));
   EXPECT_TRUE(ex.logged("MP2110 second part"));
   EXPECT_TRUE(ex.logged("MP2110 unterminated"));  // flushed when the request ends
+}
+
+// Libraries probe a stream's text attributes (rich, click, tqdm); write() returns a count.
+TEST_F(AdapterTest, ErrorsStreamLooksLikeATextStream) {
+  FakeExchange ex;
+  run(R"(
+import io
+seen = {}
+def application(environ, start_response):
+    err = environ["wsgi.errors"]
+    seen["count"] = err.write("héllo\n")
+    seen["attrs"] = (err.encoding, err.name, err.closed, err.line_buffering, err.seekable(),
+                     err.writable(), err.readable(), err.isatty())
+    try:
+        err.fileno()
+    except io.UnsupportedOperation:
+        seen["fileno"] = "unsupported"
+    start_response("200 OK", [])
+    return []
+)",
+      ex);
+  EXPECT_EQ(eval("seen['count']"), "6");
+  EXPECT_EQ(eval("seen['attrs']"),
+            "('utf-8', '<wsgi.errors>', False, True, False, True, False, False)");
+  EXPECT_EQ(eval("seen['fileno']"), "unsupported");
+  EXPECT_TRUE(ex.logged("MP2110 héllo"));
 }
 
 TEST_F(AdapterTest, ClientGoneStopsIterationAndCloses) {
