@@ -349,6 +349,20 @@ long ApacheExchange::read(char* buffer, std::size_t size, std::string* error) {
   return n;
 }
 
+namespace {
+
+void remove_byterange_filter(request_rec* r) {
+  for (ap_filter_t* f = r->output_filters; f != nullptr; f = f->next) {
+    if (f->frec != nullptr && f->frec->name != nullptr &&
+        strcasecmp(f->frec->name, "byterange") == 0) {
+      ap_remove_output_filter(f);
+      return;
+    }
+  }
+}
+
+}  // namespace
+
 IoResult ApacheExchange::start(int status, std::string_view status_line,
                                const std::vector<wsgi::Header>& headers) {
   request_rec* r = r_;
@@ -362,6 +376,11 @@ IoResult ApacheExchange::start(int status, std::string_view status_line,
       ap_set_content_type(r, value);
     } else if (strcasecmp(name, "Content-Length") == 0) {
       apr_table_setn(r->headers_out, "Content-Length", value);
+    } else if (strcasecmp(name, "Accept-Ranges") == 0) {
+      // httpd's byte-range filter ignores this header; an application that says it serves
+      // no ranges must not get its body cut into 206 answers.
+      if (strcasecmp(value, "none") == 0) remove_byterange_filter(r);
+      apr_table_addn(r->headers_out, name, value);
     } else if (strcasecmp(name, "WWW-Authenticate") == 0) {
       // Kept on error documents too (an ErrorDocument for the 401 must still challenge).
       apr_table_addn(r->err_headers_out, name, value);

@@ -1396,3 +1396,26 @@ def test_restrict_signal_ignores_handlers(apache, setting, group):
     started = time.monotonic()
     srv.stop()
     assert time.monotonic() - started < 5, "SIGTERM must still stop the children promptly"
+
+
+# ------------------------------------------------------------------- byte ranges
+
+RANGE_APP = '''
+    def application(environ, start_response):
+        headers = [("Content-Type", "text/plain")]
+        if environ["PATH_INFO"] == "/none":
+            headers.append(("Accept-Ranges", "none"))
+        start_response("200 OK", headers)
+        return [b"0123456789"]
+'''
+
+
+def test_ranges_of_a_list_body(apache):
+    # A list body is one block with a known length, so httpd's byte-range filter serves
+    # Range requests from it, unless the application says it serves none.
+    srv = apache(ALIAS, files={"app.wsgi": script(RANGE_APP)})
+    r = srv.get("/app", headers={"Range": "bytes=2-4"})
+    assert (r.status_code, r.content) == (206, b"234")
+    r = srv.get("/app/none", headers={"Range": "bytes=2-4"})
+    assert (r.status_code, r.content) == (200, b"0123456789")
+    assert r.headers["Accept-Ranges"] == "none"
