@@ -547,7 +547,7 @@ def read_until_closed(sock) -> bytes:
 # escape before responding, the answer is httpd's (400) with the one MP2107 line, no traceback.
 @pytest.mark.allow_log("MP2107")
 def test_truncated_chunked_body(apache):
-    srv = bad_server(apache)
+    srv = bad_server(apache, log_level="warn wsgi:info")  # a client abort is logged at info
     with connect(srv, timeout=20) as sock:
         sock.sendall(b"POST /app/read-error HTTP/1.1\r\nHost: x\r\n"
                      b"Transfer-Encoding: chunked\r\n\r\n10\r\nabc")
@@ -575,14 +575,14 @@ def test_bad_chunk_size(apache):
 
 @pytest.mark.allow_log("MP2107")
 def test_body_shorter_than_content_length(apache):
-    srv = bad_server(apache)
+    srv = bad_server(apache, log_level="warn wsgi:info")
     with connect(srv, timeout=20) as sock:
         sock.sendall(b"POST /app/body HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nabc")
         sock.shutdown(socket.SHUT_WR)
         data = read_until_closed(sock)
     assert data.startswith(b"HTTP/1.1 400 "), data[:200]
     line = srv.wait_for_log("MP2107")
-    assert "cut short" in line
+    assert "cut short" in line and "[wsgi:info]" in line
     assert "MP2100" not in srv.error_log()
 
 
@@ -622,7 +622,7 @@ def test_missing_callable_is_500(apache):
 
 @pytest.mark.allow_log("MP2107", *TRACE)
 def test_short_fixed_length_body(apache):
-    srv = bad_server(apache)
+    srv = bad_server(apache, log_level="warn wsgi:info")
     with connect(srv, timeout=20) as sock:
         sock.sendall(b"POST /app/read-error HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n"
                      b"only twenty bytes...")
