@@ -62,6 +62,27 @@ bool publish_mod_wsgi(const WsgiInterpreterData& data, const std::string& applic
          PyObject_SetAttrString(module.get(), "FileWrapper", data.types.file_wrapper.get()) == 0;
 }
 
+// __spec__ and __loader__ as an import would set them (a SourceFileLoader, whatever the
+// file's suffix), for code that reads them; a failure here only leaves them None.
+void set_module_spec(PyObject* dict, const std::string& name, PyObject* file) {
+  Ref machinery = Ref::steal(PyImport_ImportModule("importlib.machinery"));
+  Ref util = Ref::steal(PyImport_ImportModule("importlib.util"));
+  Ref loader;
+  Ref spec;
+  if (machinery && util) {
+    loader = Ref::steal(
+        PyObject_CallMethod(machinery.get(), "SourceFileLoader", "sO", name.c_str(), file));
+  }
+  if (loader) {
+    spec = Ref::steal(
+        PyObject_CallMethod(util.get(), "spec_from_loader", "sO", name.c_str(), loader.get()));
+  }
+  if (!spec || PyDict_SetItemString(dict, "__spec__", spec.get()) < 0 ||
+      PyDict_SetItemString(dict, "__loader__", loader.get()) < 0) {
+    PyErr_Clear();
+  }
+}
+
 Ref load(const char* path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -86,6 +107,7 @@ Ref load(const char* path) {
       PyDict_SetItemString(dict, "__builtins__", PyEval_GetBuiltins()) < 0) {
     return {};
   }
+  set_module_spec(dict, name, file.get());
   PyObject* modules = PyImport_GetModuleDict();  // borrowed
   if (PyDict_SetItemString(modules, name.c_str(), module.get()) < 0) return {};
   Ref result = Ref::steal(PyEval_EvalCode(code.get(), dict, dict));

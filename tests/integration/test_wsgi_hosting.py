@@ -1419,3 +1419,20 @@ def test_ranges_of_a_list_body(apache):
     r = srv.get("/app/none", headers={"Range": "bytes=2-4"})
     assert (r.status_code, r.content) == (200, b"0123456789")
     assert r.headers["Accept-Ranges"] == "none"
+
+
+SPEC_APP = '''
+    import importlib.machinery
+
+    SEEN = "%s %s %s" % (__spec__.origin == __file__, __spec__.name == __name__,
+                         isinstance(__loader__, importlib.machinery.SourceFileLoader))
+
+    def application(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [SEEN.encode()]
+'''
+
+
+def test_script_module_has_spec_and_loader(apache):
+    srv = apache(ALIAS, files={"app.wsgi": script(SPEC_APP)})
+    assert srv.get("/app").text == "True True True"
