@@ -17,10 +17,16 @@ FieldStorage raise ``apache.SERVER_RETURN(413)``; malformed input raises ``(400)
 ``mod_python.util.max_field_size`` (default 16777216, 16 MiB)
     bytes of one non-file field held in memory (a multipart part without ``filename``)
     and of a whole urlencoded body.
+``mod_python.util.max_memory_size`` (default 67108864, 64 MiB)
+    bytes of all the non-file multipart fields of one body together.
+``mod_python.util.max_files`` (default 100)
+    number of file parts in one body.  Each is an open temporary file until the request
+    ends, so this bounds the file descriptors one request can hold (a body of thousands of
+    tiny file parts would otherwise exhaust them for every request of the process).
 
-File parts are not limited here: use Apache's ``LimitRequestBody`` to bound uploads.  A
-client-supplied ``filename`` is only ever stored in ``Field.filename``; it is never used
-to build a path.
+The size of file parts is not limited here: use Apache's ``LimitRequestBody`` to bound
+uploads.  A client-supplied ``filename`` is only ever stored in ``Field.filename``; it is
+never used to build a path.
 
 ``mod_python.apache`` is imported lazily so this module can be imported (and tested)
 outside httpd.
@@ -49,10 +55,14 @@ readBlockSize = 65368  # noqa: N816  (public mod_python name)
 OPTION_MAX_FIELDS = "mod_python.util.max_fields"
 OPTION_MAX_PART_HEADER_SIZE = "mod_python.util.max_part_header_size"
 OPTION_MAX_FIELD_SIZE = "mod_python.util.max_field_size"
+OPTION_MAX_MEMORY_SIZE = "mod_python.util.max_memory_size"
+OPTION_MAX_FILES = "mod_python.util.max_files"
 
 DEFAULT_MAX_FIELDS = 10000
 DEFAULT_MAX_PART_HEADER_SIZE = 64 * 1024
 DEFAULT_MAX_FIELD_SIZE = 16 * 1024 * 1024
+DEFAULT_MAX_MEMORY_SIZE = 64 * 1024 * 1024
+DEFAULT_MAX_FILES = 100
 
 _HTTP_BAD_REQUEST = 400
 _HTTP_LENGTH_REQUIRED = 411
@@ -276,6 +286,9 @@ class _Limits:
         self.max_part_header_size = self._read(options, OPTION_MAX_PART_HEADER_SIZE,
                                                DEFAULT_MAX_PART_HEADER_SIZE)
         self.max_field_size = self._read(options, OPTION_MAX_FIELD_SIZE, DEFAULT_MAX_FIELD_SIZE)
+        self.max_memory_size = self._read(options, OPTION_MAX_MEMORY_SIZE,
+                                          DEFAULT_MAX_MEMORY_SIZE)
+        self.max_files = self._read(options, OPTION_MAX_FILES, DEFAULT_MAX_FILES)
 
     @staticmethod
     def _read(options: Any, key: str, default: int) -> int:
@@ -343,6 +356,8 @@ class FieldStorage:
         self._field_callback = field_callback
         self._limits = _Limits(req)
         self._req = req
+        self._files = 0          # file parts stored so far (max_files)
+        self._memory = 0         # bytes of non-file multipart fields held (max_memory_size)
 
         if req.args:
             self._add_urlencoded(_to_bytes(req.args))
@@ -386,6 +401,27 @@ class FieldStorage:
         return _server_return(code)
 
     # -- parsing
+
+    def _check_file_count(self) -> None:
+        limit = self._limits.max_files
+        if limit and self._files >= limit:
+            raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               f"more than {limit} file parts ({OPTION_MAX_FILES})")
+        self._files += 1
+
+    def _memory_room(self) -> int:
+        """The size limit for the next non-file part: max_field_size, or less when the
+        fields already held leave less of max_memory_size (0: no limit)."""
+        field_limit = self._limits.max_field_size
+        total_limit = self._limits.max_memory_size
+        if not total_limit:
+            return field_limit
+        room = max(total_limit - self._memory, 0)
+        if room == 0:
+            raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
+                               f"non-file fields over {total_limit} bytes in all "
+                               f"({OPTION_MAX_MEMORY_SIZE})")
+        return min(field_limit, room) if field_limit else room
 
     def _check_field_count(self) -> None:
         limit = self._limits.max_fields
@@ -517,12 +553,13 @@ class FieldStorage:
         if is_file:
             filename = disp_options[b"filename"].encode("latin-1").decode(
                 "utf-8", "surrogateescape")
+            self._check_file_count()
             sink = self._file_callback(filename) if self._file_callback else \
                 tempfile.TemporaryFile()
             limit = 0
         else:
             sink = self._field_callback() if self._field_callback else io.BytesIO()
-            limit = self._limits.max_field_size
+            limit = self._memory_room()
         try:
             kind = self._copy_part_data(reader, sink, limit)
         except BaseException:
@@ -543,10 +580,14 @@ class FieldStorage:
                 value = b""
             if not isinstance(value, (bytes, bytearray)):
                 value = b"" if value is None else str(value).encode("utf-8", "surrogateescape")
+            self._memory += len(value)
             field = StringField(value)
             field.name = name
-            field.file = sink
-            _rewind(sink)
+            if self._field_callback is not None:
+                field.file = sink  # the application's object, as it asked
+                _rewind(sink)
+            else:
+                sink.close()  # StringField makes its BytesIO on first use: no second copy
             field.disp_options = disp_options
         field.type = ctype.decode("latin-1")
         field.type_options = type_options
@@ -608,7 +649,8 @@ class FieldStorage:
                 write(data)
             if limit and written > limit:
                 raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
-                                   f"a field over {limit} bytes ({OPTION_MAX_FIELD_SIZE})")
+                                   f"a field over {limit} bytes ({OPTION_MAX_FIELD_SIZE} "
+                                   f"or what is left of {OPTION_MAX_MEMORY_SIZE})")
 
     # -- dict-like API
 

@@ -394,6 +394,52 @@ def test_max_fields_option():
                                  options=options)).list) == 5
 
 
+def file_parts(count: int) -> bytes:
+    return b"".join(raw_part(b"p%d" % i, b"v", b'; filename="f%d"' % i)
+                    for i in range(count)) + close()
+
+
+def test_file_parts_are_limited_to_100_by_default():
+    # Each file part is an open temporary file: thousands of tiny ones would exhaust the
+    # process's descriptors for every other request.
+    assert len(parse(FakeRequest("POST", body=file_parts(100), content_type=CTYPE)).list) == 100
+    with pytest.raises(apache.SERVER_RETURN) as exc:
+        parse(FakeRequest("POST", body=file_parts(101), content_type=CTYPE))
+    assert status_of(exc) == 413
+
+
+def test_max_files_option_and_log_line():
+    from . import fakes
+    options = {"mod_python.util.max_files": "2"}
+    fakes.LOGGED.clear()
+    with pytest.raises(apache.SERVER_RETURN) as exc:
+        parse(FakeRequest("POST", body=file_parts(3), content_type=CTYPE, options=options))
+    assert status_of(exc) == 413
+    assert "mod_python.util.max_files" in fakes.LOGGED[-1][0]
+    options = {"mod_python.util.max_files": "0"}  # 0: no limit
+    assert len(parse(FakeRequest("POST", body=file_parts(150), content_type=CTYPE,
+                                 options=options)).list) == 150
+
+
+def test_non_file_fields_are_limited_in_total():
+    options = {"mod_python.util.max_memory_size": "2500"}
+    body = b"".join(raw_part(b"a%d" % i, b"x" * 1000) for i in range(2)) + close()
+    fs = parse(FakeRequest("POST", body=body, content_type=CTYPE, options=options))
+    assert [len(f) for f in fs.list] == [1000, 1000]
+    body = b"".join(raw_part(b"a%d" % i, b"x" * 1000) for i in range(3)) + close()
+    with pytest.raises(apache.SERVER_RETURN) as exc:
+        parse(FakeRequest("POST", body=body, content_type=CTYPE, options=options))
+    assert status_of(exc) == 413
+
+
+def test_non_file_field_value_is_held_once():
+    # The value is the StringField itself; its .file is made from it only when asked for.
+    body = raw_part(b"a", b"y" * 100000) + close()
+    field = parse(FakeRequest("POST", body=body, content_type=CTYPE))["a"]
+    assert "_file" not in field.__dict__
+    assert field.file.read() == b"y" * 100000
+
+
 def test_one_mib_header_line_is_413_without_buffering_it():
     header = b"X-Big: " + b"a" * (1 << 20) + b"\r\n"
     body = (b"--XyZzy-boundary\r\n" + header
