@@ -221,10 +221,13 @@ class Cookie:
 
 
 # A pair: name up to "=" or ";", then optionally "=" and a quoted string (kept verbatim)
-# or anything up to the next ";".  Linear time on any input.
+# or anything up to the next ";" or the next ", name=".  httpd joins several Cookie header
+# lines with ", " (and RFC 2109 allows "," between cookies), while a comma followed by
+# anything else stays in the value, as cookies in the wild have.  Linear time on any input.
 _PAIR = re.compile(
     r'(?P<name>[^;=]*)'
-    r'(?:=[ \t]*(?P<value>"(?:[^"\\]|\\.)*"(?=[ \t]*(?:;|\Z))|[^;]*))?'
+    r'(?:=[ \t]*(?P<value>"(?:[^"\\]|\\.)*"(?=[ \t]*(?:[;,]|\Z))'
+    r'|(?:[^;,]|,(?![ \t]*[^;=, \t]+=))*))?'
     r'[ \t]*;?', re.DOTALL)
 
 

@@ -388,6 +388,24 @@ def test_get_cookies_joins_headers():
     assert Cookie.get_cookie(req, "zz") is None
 
 
+def test_get_cookies_from_lines_httpd_merged():
+    # httpd hands several Cookie lines over as one value joined with ", ".
+    req = FakeRequest(headers=[("Cookie", "a=1; b=2, c=3, pysid=abc")])
+    cookies = Cookie.get_cookies(req)
+    assert {k: v.value for k, v in cookies.items()} == {"a": "1", "b": "2", "c": "3",
+                                                       "pysid": "abc"}
+
+
+@pytest.mark.parametrize("header,expected", [
+    ("x=a, b", {"x": "a, b"}),                       # a comma not followed by name=
+    ('d="q, r", e=5', {"d": '"q, r"', "e": "5"}),    # quoted, then merged
+    ("t=Wed, 09 Jun 2021 10:18:14 GMT; z=1", {"t": "Wed, 09 Jun 2021 10:18:14 GMT", "z": "1"}),
+    ("k=v,w=1", {"k": "v", "w": "1"}),                # RFC 2109 separator
+])
+def test_commas_in_cookie_headers(header, expected):
+    assert {k: v.value for k, v in Cookie.Cookie.parse(header).items()} == expected
+
+
 def test_get_cookies_without_header():
     req = FakeRequest()
     assert Cookie.get_cookies(req) == {}
