@@ -26,6 +26,18 @@ long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_
   return static_cast<long>(length);
 }
 
+int body_failure_log_level(int http_status) noexcept {
+  switch (http_status) {
+    case HTTP_BAD_REQUEST:
+    case HTTP_REQUEST_TIME_OUT:
+      return APLOG_INFO;  // the client stopped sending or sent garbage: normal traffic
+    case HTTP_REQUEST_ENTITY_TOO_LARGE:
+      return APLOG_WARNING;  // a limit of the configuration was hit
+    default:
+      return APLOG_ERR;
+  }
+}
+
 const char* body_failure_reason(int http_status) noexcept {
   switch (http_status) {
     case HTTP_REQUEST_TIME_OUT:

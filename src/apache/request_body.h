@@ -17,4 +17,8 @@ long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_
 // malformed, or the client went away".
 const char* body_failure_reason(int http_status) noexcept;
 
+// The level of that log line: info when the client stopped sending or sent garbage (400,
+// 408: normal traffic), warning over LimitRequestBody (413), error otherwise.
+int body_failure_log_level(int http_status) noexcept;
+
 }  // namespace mp::apache

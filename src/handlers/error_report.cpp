@@ -116,7 +116,7 @@ int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
   cpython::FetchedException exc = cpython::FetchedException::fetch(gil);
   if (int status = body_read_failure_status(ctx, exc.type.get()); status != 0) {
     apache::log_request(
-        APLOG_ERR, 0, ctx.r, "MP0105",
+        apache::body_failure_log_level(status), 0, ctx.r, "MP0105",
         prefix_of(ctx) + ": the request body could not be read: " + body_failure_text(status));
     return status;
   }

@@ -344,10 +344,8 @@ long ApacheExchange::read(char* buffer, std::size_t size, std::string* error) {
     read_failed_ = true;
     *error = apache::body_failure_reason(body_error_status_);
     // A client that stops sending (cancelled upload, dropped connection, timeout) is normal
-    // traffic, not a server fault: info, like httpd's own lines for it.
-    bool client_side =
-        body_error_status_ == HTTP_BAD_REQUEST || body_error_status_ == HTTP_REQUEST_TIME_OUT;
-    log(client_side ? APLOG_INFO : APLOG_ERR, "MP2107",
+    // traffic, not a server fault.
+    log(apache::body_failure_log_level(body_error_status_), "MP2107",
         "reading the request body failed: " + *error);
     return -1;
   }

@@ -63,6 +63,10 @@ bool start_body(RequestObject* req, request_rec* r) {
   int rc = ap_setup_client_block(r, REQUEST_CHUNKED_DECHUNK);
   if (rc != OK) {
     req->body_done = true;
+    // httpd refuses a declared Content-Length over LimitRequestBody here without a log line.
+    apache::log_request(apache::body_failure_log_level(rc), 0, r, "MP0105",
+                        std::string("the request body was refused before reading: ") +
+                            apache::body_failure_reason(rc) + " (" + std::to_string(rc) + ")");
     PyObject* code = PyLong_FromLong(rc);
     ModuleState* st = state_of(reinterpret_cast<PyObject*>(req));
     PyErr_SetObject(st->server_return, code);

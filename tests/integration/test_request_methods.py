@@ -806,7 +806,7 @@ def test_client_gone_during_the_response_is_one_info_line(apache, debug):
 
 @pytest.mark.allow_log("MP0105")
 def test_client_disconnect_mid_body_uncaught_is_logged_and_server_survives(apache):
-    srv = serve(apache, "read_raising")
+    srv = serve(apache, "read_raising", log_level="warn python:info")  # a client abort: info
     for _ in range(3):
         send_truncated_body(srv.port)
     line = srv.wait_for_log("MP0105")
@@ -826,7 +826,7 @@ def test_client_disconnect_mid_body_uncaught_is_logged_and_server_survives(apach
      b"zz\r\na=1\r\n0\r\n\r\n"),
 ], ids=["short-content-length", "cut-chunk", "bad-chunk-size"])
 def test_unreadable_body_is_answered_400_not_500(apache, handler, request_head, body):
-    srv = serve(apache, handler)
+    srv = serve(apache, handler, log_level="warn python:info")
     with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
         sock.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\n" + request_head + b"\r\n\r\n"
                      + body)
@@ -836,6 +836,19 @@ def test_unreadable_body_is_answered_400_not_500(apache, handler, request_head, 
             data += chunk
     assert data.startswith(b"HTTP/1.1 400 "), data[:300]
     srv.wait_for_log("MP0105")
+    assert "MP0100" not in srv.error_log()
+
+
+@pytest.mark.allow_log("MP0105")
+@pytest.mark.parametrize("handler", ["read_raising", "form_fields"])
+def test_declared_length_over_limit_is_413_with_a_log_line(apache, handler):
+    # httpd refuses it in ap_setup_client_block without logging anything itself.
+    srv = serve(apache, handler, "LimitRequestBody 1000")
+    r = srv.post("/x", data=b"a=" + b"x" * 5000,
+                 headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert r.status_code == 413
+    line = srv.wait_for_log("MP0105")
+    assert "larger than LimitRequestBody (413)" in line and ":warn]" in line
     assert "MP0100" not in srv.error_log()
 
 
