@@ -30,7 +30,8 @@ int body_failure_log_level(int http_status) noexcept {
   switch (http_status) {
     case HTTP_BAD_REQUEST:
     case HTTP_REQUEST_TIME_OUT:
-      return APLOG_INFO;  // the client stopped sending or sent garbage: normal traffic
+    case AP_FILTER_ERROR:  // the filter answered (bad chunk, over the limit) and logged why
+      return APLOG_INFO;   // the client stopped sending or sent garbage: normal traffic
     case HTTP_REQUEST_ENTITY_TOO_LARGE:
       return APLOG_WARNING;  // a limit of the configuration was hit
     default:

@@ -18,7 +18,8 @@ long read_request_body(request_rec* r, char* buffer, apr_size_t size, int* http_
 const char* body_failure_reason(int http_status) noexcept;
 
 // The level of that log line: info when the client stopped sending or sent garbage (400,
-// 408: normal traffic), warning over LimitRequestBody (413), error otherwise.
+// 408, or an input filter already answered and logged why), warning over LimitRequestBody
+// (413), error otherwise.
 int body_failure_log_level(int http_status) noexcept;
 
 }  // namespace mp::apache
