@@ -39,9 +39,9 @@ from typing import Any, Optional
 
 from mod_python import Cookie, apache
 from mod_python.session_support import (
-    _acquire, _apache_module, _created_sids, _default_directory, _expired, _file_cleanup,
-    _lock_index, _lock_owner, _lock_record, _log, _new_sid, _option, _owned_regular, _release,
-    _valid_record, _valid_sid, true_or_false,
+    _acquire, _apache_module, _cookie_carried_by, _created_sids, _default_directory, _expired,
+    _file_cleanup, _lock_index, _lock_owner, _lock_record, _log, _new_sid, _option,
+    _owned_regular, _release, _valid_record, _valid_sid, true_or_false,
 )
 
 __all__ = [
@@ -95,13 +95,17 @@ class BaseSession(dict):
             created = _created_sids(req)
             earlier = None if sid else created.get(self._cookie_name)
             if earlier is not None:
-                # A session created earlier in this request (its cookie is already set):
-                # share it instead of sending a second, competing cookie.
+                # A session created earlier in this request: share it instead of making a
+                # second, competing one. Its cookie went into the headers of the request that
+                # made it; after an internal redirect (an ErrorDocument, say) those are not
+                # the ones sent, so this response needs the cookie too.
                 self._sid = earlier
+                if not _cookie_carried_by(req, self._cookie_name):
+                    self._send_cookie()
             else:
                 self._sid = _new_sid()
                 created[self._cookie_name] = self._sid
-                Cookie.add_cookie(req, self.make_cookie())
+                self._send_cookie()
             if self._lock:
                 self.lock()
             self._created = time.time()
@@ -116,6 +120,10 @@ class BaseSession(dict):
             self.cleanup()
 
     # -- cookie
+
+    def _send_cookie(self) -> None:
+        Cookie.add_cookie(self._req, self.make_cookie())
+        _cookie_carried_by(self._req, self._cookie_name, mark=True)
 
     def _sid_from_cookie(self) -> Optional[str]:
         try:

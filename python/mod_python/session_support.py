@@ -145,6 +145,21 @@ def _created_sids(req: Any) -> dict:
     return created
 
 
+def _cookie_carried_by(req: Any, cookie_name: str, mark: bool = False) -> bool:
+    """Whether this request's own headers already hold the cookie of session ``cookie_name``
+    (``mark``: record that they do now)."""
+    carried = getattr(req, "_session_cookies", None)
+    if carried is None:
+        carried = set()
+        try:
+            req._session_cookies = carried
+        except (AttributeError, TypeError):
+            return False
+    if mark:
+        carried.add(cookie_name)
+    return cookie_name in carried
+
+
 def _global_mutex(operation: str, server: Any, index: Any) -> None:
     """``_apache._global_lock``/``_global_unlock`` (``operation``): an int is a mutex
     index, anything else a key that picks one."""

@@ -57,6 +57,15 @@ SESSIONS = '''
         return report(req, sess)
 
 
+    def errdoc(req):
+        sess = Session.Session(req)
+        if req.uri.endswith("/err"):  # the ErrorDocument, after an internal redirect
+            return report(req, sess)
+        sess["n"] = 1
+        sess.save()
+        return apache.HTTP_NOT_FOUND
+
+
     def route(req):
         return {"counter": counter, "invalidate": invalidate}[req.uri.rsplit("/", 1)[-1]](req)
 '''
@@ -91,6 +100,20 @@ def test_file_session_counter(apache):
     assert stat.S_IMODE(os.stat(private).st_mode) == 0o700
     record = private / "mp_sess" / first["sid"][:2] / first["sid"]
     assert record.is_file()
+
+
+def test_error_document_sharing_a_new_session_sends_its_cookie(apache):
+    # The first handler's headers_out are dropped by the internal redirect to the
+    # ErrorDocument; the page shares that session, so it must send the cookie itself.
+    srv = apache(in_directory("PythonHandler sessions::errdoc", "ErrorDocument 404 /err",
+                              "PythonOption mod_python.session.session_type FileSession"),
+                 files=FILES)
+    response = srv.get("/missing")
+    assert response.status_code == 404
+    sid = response.json()["sid"]
+    assert response.headers["Set-Cookie"] == f"pysid={sid}; path=/; httponly"  # just one
+    again = srv.get("/err", cookies={"pysid": sid}).json()
+    assert again["sid"] == sid and again["n"] == 1 and not again["new"]
 
 
 def test_set_cookie_header(apache):
