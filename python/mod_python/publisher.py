@@ -194,7 +194,10 @@ def _nested_hooks(func: types.FunctionType) -> dict:
         stores = [i for i, ins in enumerate(instructions)
                   if ins.opname in ("STORE_FAST", "STORE_DEREF") and ins.argval == name]
         if not stores:
-            continue
+            # A local of that name the compiler kept no store for (after a return, under
+            # "if False:"): 3.5 would enforce it; we cannot tell its value, so fail closed.
+            raise _Undeterminable(f"{name} in {func.__qualname__} is never assigned "
+                                  "where it would run")
         if len(stores) != 1:
             raise _Undeterminable(f"{name} is assigned more than once in {func.__qualname__}")
         index = stores[0]

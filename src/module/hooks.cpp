@@ -107,8 +107,24 @@ int log_transaction(request_rec* r) noexcept {
   });
 }
 
-// A handler configured in <Location> serves URIs, not files: skip the directory walk (stat
-// calls, path_info splitting) but keep core's URI translation (spec §2.1).
+// The <Directory>, <Files> and .htaccess sections covering the file a <Location> handler's
+// URI maps to must still apply: their Require lines above all, since the publisher and PSP
+// serve that file. The walks merge them in (and refuse forbidden symlinks); filename,
+// path_info and finfo are put back so the handler sees the URI's own mapping (spec §2.1).
+int walk_storage_sections(request_rec* r) {
+  char* filename = r->filename;
+  char* path_info = r->path_info;
+  apr_finfo_t finfo = r->finfo;
+  int status = ap_directory_walk(r);
+  if (status == OK) status = ap_file_walk(r);
+  r->filename = filename;
+  r->path_info = path_info;
+  r->finfo = finfo;
+  return status;
+}
+
+// A handler configured in <Location> serves URIs, not files: no path_info splitting of the
+// URI, but core's URI translation and the access control of the file it names stay.
 int map_to_storage(request_rec* r) noexcept {
   return apache::guard(r->server, static_cast<int>(DECLINED), [&]() -> int {
     if (ap_location_walk(r) != OK) return DECLINED;
@@ -122,7 +138,8 @@ int map_to_storage(request_rec* r) noexcept {
     const char* error = nullptr;
     const char* handler = ap_expr_str_exec(r, core->expr_handler, &error);
     if (error != nullptr || !is_python_handler(handler)) return DECLINED;
-    return OK;
+    if (r->filename == nullptr) return OK;  // no file behind the URI: nothing to walk
+    return walk_storage_sections(r);
   });
 }
 

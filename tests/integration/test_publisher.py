@@ -137,6 +137,17 @@ AUTH_PAGE = '''
         return True
 
 
+    def dead_store(req):
+        return "must not run"
+        __auth__ = {"nobody": "x"}
+
+
+    def if_false(req):
+        if False:
+            __access__ = ["nobody"]
+        return "must not run"
+
+
     class Secured:
         __auth_realm__ = "Object Realm"
 
@@ -285,6 +296,14 @@ def test_nested_dict_auth(apache):
     assert srv.get("/auth.py/dict_auth", headers=_basic("alice", "pw")).text == "dict ok"
 
 
+@pytest.mark.parametrize("page", ["dead_store", "if_false"])
+def test_hook_the_compiler_dropped_fails_closed(apache, page):
+    # No store survives in the bytecode, so its value is unknown: 403, never served.
+    srv = serve(apache)
+    r = srv.get(f"/auth.py/{page}", headers=_basic("alice", "pw"))
+    assert r.status_code == 403 and "must not run" not in r.text
+
+
 def test_undeterminable_hook_fails_closed(apache):
     srv = serve(apache)
     r = srv.get("/auth.py/undeterminable", headers=_basic("alice", "pw"))
@@ -357,3 +376,22 @@ def test_autoreload_off_keeps_page(apache):
         future = time.time() + 5
         os.utime(path, (future, future))
         assert s.get(srv.url("/p.py/f"), timeout=30).text == "one"
+
+
+def test_location_handler_keeps_directory_and_files_access_control(apache):
+    # A handler in <Location> skips the path_info split, but the <Files>/<Directory>
+    # denies for the file its URI names still apply: the publisher must not serve it.
+    snippet = ('<Location /pub>\n    SetHandler mod_python\n'
+               "    PythonHandler mod_python.publisher\n</Location>\n"
+               '<Directory "@DOCROOT@/pub">\n    <Files "*.py">\n        Require all granted\n'
+               '    </Files>\n    <Files "secret.py">\n        Require all denied\n'
+               "    </Files>\n</Directory>\n"
+               '<Directory "@DOCROOT@/pub/private">\n    <Files "*.py">\n'
+               "        Require all denied\n    </Files>\n</Directory>\n")
+    page = "def index(req):\n    return 'page'\n"
+    srv = apache(snippet, files={"pub/page.py": page, "pub/secret.py": page,
+                                 "pub/private/page.py": page}, allow_log=("AH01630", "AH01797"))
+    assert srv.get("/pub/page.py").text == "page"
+    assert srv.get("/pub/secret.py").status_code == 403
+    assert srv.get("/pub/secret.py/index").status_code == 403
+    assert srv.get("/pub/private/page.py").status_code == 403
