@@ -100,4 +100,10 @@ bool body_data(const Gil& /*gil*/, PyObject* obj, BodyData* out) noexcept {
   return false;
 }
 
+bool no_line_breaks(std::string_view text, const char* what) noexcept {
+  if (text.find_first_of("\r\n") == std::string_view::npos) return true;
+  PyErr_Format(PyExc_ValueError, "%s must not contain CR or LF", what);
+  return false;
+}
+
 }  // namespace mp::cpython

@@ -32,4 +32,8 @@ struct BodyData {
 // Body output: bytes-like objects as-is, str as UTF-8 (surrogate escapes restored).
 [[nodiscard]] bool body_data(const Gil& gil, PyObject* obj, BodyData* out) noexcept;
 
+// A value bound for a response header or status line: CR and LF would split it (header
+// injection), so they raise ValueError naming `what`; true when there are none.
+[[nodiscard]] bool no_line_breaks(std::string_view text, const char* what) noexcept;
+
 }  // namespace mp::cpython

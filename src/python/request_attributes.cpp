@@ -1,4 +1,5 @@
 // mp_request attributes: request_rec fields, live tables and dispatch state (spec §10.1).
+#include <climits>
 #include <cstddef>
 #include <string>
 
@@ -63,6 +64,10 @@ int set_field(PyObject* self, PyObject* value, void* closure) {
   if (f->kind == Kind::kInt) {
     long v = PyLong_AsLong(value);
     if (v == -1 && PyErr_Occurred()) return -1;
+    if (v < INT_MIN || v > INT_MAX) {
+      PyErr_SetString(PyExc_OverflowError, "attribute value out of range");
+      return -1;
+    }
     field_at<int>(r, f->offset) = static_cast<int>(v);
     return 0;
   }
@@ -77,6 +82,7 @@ int set_field(PyObject* self, PyObject* value, void* closure) {
   std::string text;
   GilAssumed g;
   if (!cpython::apache_string(g.gil(), value, &text, "attribute value")) return -1;
+  if (!cpython::no_line_breaks(text, "attribute value")) return -1;
   field_at<const char*>(r, f->offset) = apr_pstrmemdup(r->pool, text.data(), text.size());
   return 0;
 }
@@ -174,6 +180,7 @@ int set_content_type(PyObject* self, PyObject* value, void*) {
     if (value == nullptr) PyErr_SetString(PyExc_AttributeError, "cannot delete content_type");
     return -1;
   }
+  if (!cpython::no_line_breaks(text, "content_type")) return -1;
   ap_set_content_type(r, apr_pstrmemdup(r->pool, text.data(), text.size()));
   as_request(self)->content_type_set = true;
   return 0;

@@ -34,10 +34,12 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
   as_request(self)->bytes_queued += static_cast<long long>(body.size);
   int rc = 0;
   {
-    cpython::DetachScope io(g.gil());
-    if (body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
-    if (rc >= 0 && flush) rc = ap_rflush(r);
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr && body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
+    if (r != nullptr && rc >= 0 && flush) rc = ap_rflush(r);
   }
+  if (r == nullptr) return request_ended_error();
   if (rc < 0) return client_gone_error(self, "Write failed, client closed connection.");
   Py_RETURN_NONE;
 }
@@ -48,9 +50,11 @@ PyObject* m_flush(PyObject* self, PyObject*) {
   GilAssumed g;
   int rc = 0;
   {
-    cpython::DetachScope io(g.gil());
-    rc = ap_rflush(r);
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) rc = ap_rflush(r);
   }
+  if (r == nullptr) return request_ended_error();
   if (rc < 0) return client_gone_error(self, "Flush failed, client closed connection.");
   Py_RETURN_NONE;
 }
@@ -98,8 +102,16 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
     long got = 0;
     int http_status = 0;
     {
-      cpython::DetachScope io(g.gil());
-      got = apache::read_request_body(r, req->body_buffer->data() + old, step, &http_status);
+      RequestIo io(g.gil(), req);
+      r = io.request();
+      if (r != nullptr) {
+        got = apache::read_request_body(r, req->body_buffer->data() + old, step, &http_status);
+      }
+    }
+    if (r == nullptr) {
+      req->body_buffer->resize(old);
+      request_ended_error();
+      return false;
     }
     if (got < 0) {
       req->body_buffer->resize(old);
@@ -247,9 +259,11 @@ PyObject* m_discard_request_body(PyObject* self, PyObject*) {
   GilAssumed g;
   int rc = 0;
   {
-    cpython::DetachScope io(g.gil());
-    rc = ap_discard_request_body(r);
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) rc = ap_discard_request_body(r);
   }
+  if (r == nullptr) return request_ended_error();
   return PyLong_FromLong(rc);
 }
 

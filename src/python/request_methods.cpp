@@ -91,9 +91,11 @@ PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
   if (!text_arg(arg, &uri, "uri")) return nullptr;
   GilAssumed g;
   {
-    cpython::DetachScope io(g.gil());
-    ap_internal_redirect(apr_pstrdup(r->pool, uri.c_str()), r);
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) ap_internal_redirect(apr_pstrdup(r->pool, uri.c_str()), r);
   }
+  if (r == nullptr) return request_ended_error();
   Py_RETURN_NONE;
 }
 
@@ -105,14 +107,35 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   REQ_OR_FAIL();
   std::string path;
   if (!text_arg(path_obj, &path, "path")) return nullptr;
+  GilAssumed g;
+  // stat and open without the GIL: a slow or hung file system must not stop every other
+  // Python request of the process. Only regular files: a FIFO would block the open, and a
+  // directory has no data to send.
   apr_finfo_t finfo;
-  if (apr_stat(&finfo, path.c_str(), APR_FINFO_SIZE, r->pool) != APR_SUCCESS) {
+  apr_file_t* fd = nullptr;
+  apr_status_t stat_status = APR_SUCCESS;
+  apr_status_t open_status = APR_SUCCESS;
+  {
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) {
+      stat_status = apr_stat(&finfo, path.c_str(), APR_FINFO_SIZE | APR_FINFO_TYPE, r->pool);
+      if (stat_status == APR_SUCCESS && finfo.filetype == APR_REG) {
+        open_status = apr_file_open(&fd, path.c_str(), APR_READ | APR_SENDFILE_ENABLED,
+                                    APR_OS_DEFAULT, r->pool);
+      }
+    }
+  }
+  if (r == nullptr) return request_ended_error();
+  if (stat_status != APR_SUCCESS) {
     PyErr_Format(PyExc_OSError, "Could not stat file for reading: %s", path.c_str());
     return nullptr;
   }
-  apr_file_t* fd = nullptr;
-  if (apr_file_open(&fd, path.c_str(), APR_READ | APR_SENDFILE_ENABLED, APR_OS_DEFAULT, r->pool) !=
-      APR_SUCCESS) {
+  if (finfo.filetype != APR_REG) {
+    PyErr_Format(PyExc_OSError, "Not a regular file: %s", path.c_str());
+    return nullptr;
+  }
+  if (open_status != APR_SUCCESS) {
     PyErr_Format(PyExc_OSError, "Could not open file for reading: %s", path.c_str());
     return nullptr;
   }
@@ -120,13 +143,16 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   if (length < 0 || offset + length > finfo.size) length = finfo.size - offset;
   apr_size_t sent = 0;
   apr_status_t status = APR_SUCCESS;
-  GilAssumed g;
   as_request(self)->bytes_queued += length;
   {
-    cpython::DetachScope io(g.gil());
-    status =
-        ap_send_fd(fd, r, static_cast<apr_off_t>(offset), static_cast<apr_size_t>(length), &sent);
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) {
+      status =
+          ap_send_fd(fd, r, static_cast<apr_off_t>(offset), static_cast<apr_size_t>(length), &sent);
+    }
   }
+  if (r == nullptr) return request_ended_error();
   if (status != APR_SUCCESS) {
     return client_gone_error(self, "Write failed, client closed connection.");
   }
@@ -147,6 +173,7 @@ PyObject* m_allow_methods(PyObject* self, PyObject* args) {
     Ref item = Ref::steal(PySequence_GetItem(methods, i));
     std::string name;
     if (!item || !text_arg(item.get(), &name, "method")) return nullptr;
+    if (!cpython::no_line_breaks(name, "method name")) return nullptr;
     ap_allow_methods(r, (reset != 0 && i == 0) ? 1 : 0, apr_pstrdup(r->pool, name.c_str()),
                      nullptr);
     // httpd lists extension methods in "Allow" only while the M_INVALID bit is set, which

@@ -57,6 +57,7 @@ void request_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   request_clear(self);
   delete as_request(self)->body_buffer;
+  delete as_request(self)->io_mutex;
   type->tp_free(self);
   Py_DECREF(type);
 }
@@ -145,14 +146,25 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->content_type_set = false;
   req->cleanups = nullptr;
   req->dispatch_entry = nullptr;
+  req->io_mutex = new (std::nothrow) std::mutex();
+  if (req->io_mutex == nullptr) {
+    Py_DECREF(reinterpret_cast<PyObject*>(req));
+    PyErr_NoMemory();
+    return {};
+  }
   PyObject_GC_Track(req);
   return Ref::steal(reinterpret_cast<PyObject*>(req));
 }
 
 void kill_request(const cpython::Gil& /*gil*/, PyObject* obj) noexcept {
   RequestObject* req = as_request(obj);
-  req->dead = true;
-  req->r = nullptr;
+  {
+    // A thread of the handler may still be in httpd's I/O for this request (without the
+    // GIL, see RequestIo): the request_rec must outlive that call.
+    std::lock_guard<std::mutex> io(*req->io_mutex);
+    req->dead = true;
+    req->r = nullptr;
+  }
   clear_cached(&req->headers_in);
   clear_cached(&req->headers_out);
   clear_cached(&req->err_headers_out);
@@ -161,12 +173,17 @@ void kill_request(const cpython::Gil& /*gil*/, PyObject* obj) noexcept {
   Py_CLEAR(req->connection);
 }
 
+PyObject* request_ended_error() noexcept {
+  PyErr_SetString(PyExc_RuntimeError,
+                  "request object used after its request has ended (do not keep req "
+                  "beyond the request)");
+  return nullptr;
+}
+
 request_rec* live_request(PyObject* self) noexcept {
   RequestObject* req = as_request(self);
   if (req->dead || req->r == nullptr) {
-    PyErr_SetString(PyExc_RuntimeError,
-                    "request object used after its request has ended (do not keep req "
-                    "beyond the request)");
+    request_ended_error();
     return nullptr;
   }
   return req->r;

@@ -3,12 +3,14 @@
 
 #include <Python.h>
 
+#include <mutex>
 #include <span>
 #include <string>
 
 #include "apache/apache.h"
 #include "cpython/interpreter_registry.h"
 #include "cpython/ref.h"
+#include "cpython/thread_attach.h"
 #include "python/module_state.h"
 
 namespace mp::python {
@@ -42,9 +44,30 @@ struct RequestObject {
   bool content_type_set;
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
   const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
+  std::mutex* io_mutex;        // RequestIo: one thread at a time in httpd's I/O for it
 };
 
 inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<RequestObject*>(obj); }
+
+// httpd I/O for a request (write, flush, read, sendfile...), run without the GIL. httpd's
+// request I/O is not thread-safe, so a handler's threads take turns, and the request cannot
+// end in the middle of one (kill_request waits): without this, threads writing at once
+// crashed the child.
+class RequestIo {
+ public:
+  RequestIo(const cpython::Gil& gil, RequestObject* req)
+      : detached_(gil), lock_(*req->io_mutex), req_(req) {}
+  // The request_rec, or null when the request ended while this thread waited its turn.
+  [[nodiscard]] request_rec* request() const noexcept { return req_->dead ? nullptr : req_->r; }
+
+ private:
+  cpython::DetachScope detached_;
+  std::lock_guard<std::mutex> lock_;
+  RequestObject* req_;
+};
+
+// RuntimeError for a request object whose request has ended; returns null.
+PyObject* request_ended_error() noexcept;
 
 cpython::Ref make_request(const cpython::Gil& gil, ModuleState* st, request_rec* r,
                           cpython::Interpreter* interp);

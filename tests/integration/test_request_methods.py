@@ -381,6 +381,31 @@ METHODS = '''
         out["str_values"] = apache.table({"n": 5})["n"]
         out["dict"] = dict(apache.table({"A": "1", "b": "2"}))
         return send_json(req, out)
+
+
+    def threads_writing(req):
+        import threading
+        def work(n):
+            for i in range(200):
+                req.write("thread %d line %d\\n" % (n, i))
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return apache.OK
+
+
+    def header_injection(req):
+        out = {}
+        for name, action in (("content_type", lambda: setattr(req, "content_type",
+                                                               "text/html\\r\\nX: 1")),
+                             ("status_line", lambda: setattr(req, "status_line",
+                                                              "200 OK\\r\\nX: 1")),
+                             ("allow", lambda: req.allow_methods(["BREW\\r\\nX: 1"])),
+                             ("sendfile_dir", lambda: req.sendfile(os.path.dirname(__file__)))):
+            out[name] = _raises(action).split(":")[0]
+        return send_json(req, out)
 '''
 
 FILES = {
@@ -865,3 +890,19 @@ def test_unreadable_body_with_python_debug_shows_the_traceback_page(apache):
             data += chunk
     assert data.startswith(b"HTTP/1.1 500 "), data[:300]
     assert b"OSError: Client read error (Timeout?)" in data
+
+
+def test_threads_writing_at_once_take_turns(apache):
+    # httpd's request I/O is not thread-safe: this crashed the child before.
+    srv = serve(apache, "threads_writing")
+    for _ in range(3):
+        r = srv.get("/x")
+        lines = r.text.splitlines()
+        assert r.status_code == 200 and len(lines) == 1200
+        assert sorted(lines) == sorted(f"thread {n} line {i}" for n in range(6) for i in range(200))
+
+
+def test_header_values_with_line_breaks_raise(apache):
+    out = serve(apache, "header_injection").get("/x").json()
+    assert out == {"content_type": "ValueError", "status_line": "ValueError",
+                   "allow": "ValueError", "sendfile_dir": "OSError"}
