@@ -153,4 +153,12 @@ int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx) {
   return DONE;
 }
 
+int cut_off_started_response(request_rec* r, int status) {
+  apache::log_request(APLOG_ERR, 0, r, "MP0107",
+                      "PythonHandler returned HTTP " + std::to_string(status) +
+                          " after the response had started; the response was cut off");
+  truncate_response(r);
+  return DONE;
+}
+
 }  // namespace mp::handlers

@@ -25,4 +25,9 @@ struct ErrorContext {
 // debug page or a truncated response was produced. Clears the exception.
 int report_handler_exception(const cpython::Gil& gil, const ErrorContext& ctx);
 
+// The content handlers returned HTTP error `status` after the response's headers and some
+// of its body were sent: httpd would append its error page inside that 200 (spec §20 item
+// 15). Logs MP0107, ends the response as incomplete so the client can tell, returns DONE.
+int cut_off_started_response(request_rec* r, int status);
+
 }  // namespace mp::handlers

@@ -271,6 +271,9 @@ int run_phase(request_rec* r, Phase phase, const ModuleConfig* cfg, const apr_ar
   const apr_array_header_t* const* dynamic = &request_state(r)->dynamic[phase_index(phase)];
   int result = run_entries(PhaseRun{r, phase, cfg, list, dynamic, extension});
   if (phase == Phase::kAuthen) result = check_authen_result(r, result);
+  if (phase == Phase::kHandler && ap_is_HTTP_ERROR(result) && r->sent_bodyct != 0) {
+    return cut_off_started_response(r, result);
+  }
   return result;
 }
 

@@ -51,6 +51,14 @@ CODES = '''
         return apache.OK
 
 
+    def error_after_write(req):
+        req.content_type = "text/plain"
+        req.write("partial answer")
+        if req.args == "raise":
+            raise apache.SERVER_RETURN(apache.HTTP_INTERNAL_SERVER_ERROR)
+        return apache.HTTP_NOT_FOUND
+
+
     def constants(req):
         req.content_type = "text/plain"
         req.write(repr((apache.OK, apache.DECLINED, apache.DONE,
@@ -140,3 +148,21 @@ def test_req_status_with_body_and_ok(apache):
     srv = serve(apache, "status_created")
     r = srv.get("/x")
     assert (r.status_code, r.text) == (201, "made it")
+
+
+@pytest.mark.allow_log("MP0107")
+@pytest.mark.parametrize("query", ["", "?raise"])
+def test_error_status_after_output_cuts_the_response_off(apache, query):
+    # httpd would append its error page inside the 200 already sent (spec §20 item 15).
+    import socket
+    srv = serve(apache, "error_after_write")
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
+        sock.sendall(f"GET /x{query} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.startswith(b"HTTP/1.1 200 ")
+    assert b"partial answer" in data
+    assert b"<!DOCTYPE" not in data and not data.endswith(b"0\r\n\r\n")
+    line = srv.wait_for_log("MP0107")
+    assert "after the response had started" in line
