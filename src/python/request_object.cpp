@@ -4,6 +4,7 @@
 
 #include <structmember.h>
 
+#include <new>
 #include <vector>
 
 namespace mp::python {
@@ -57,7 +58,7 @@ void request_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   request_clear(self);
   delete as_request(self)->body_buffer;
-  delete as_request(self)->io_mutex;
+  as_request(self)->io_mutex.~mutex();
   type->tp_free(self);
   Py_DECREF(type);
 }
@@ -124,6 +125,9 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
                  cpython::Interpreter* interp) {
   auto* req = PyObject_GC_New(RequestObject, st->request_type);
   if (req == nullptr) return {};
+  // The object's memory comes from Python: the one C++ member is constructed in place (and
+  // destroyed in request_dealloc).
+  new (&req->io_mutex) std::mutex();
   req->r = r;
   req->dead = false;
   req->interp = interp;
@@ -146,12 +150,6 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->content_type_set = false;
   req->cleanups = nullptr;
   req->dispatch_entry = nullptr;
-  req->io_mutex = new (std::nothrow) std::mutex();
-  if (req->io_mutex == nullptr) {
-    Py_DECREF(reinterpret_cast<PyObject*>(req));
-    PyErr_NoMemory();
-    return {};
-  }
   PyObject_GC_Track(req);
   return Ref::steal(reinterpret_cast<PyObject*>(req));
 }
@@ -161,7 +159,7 @@ void kill_request(const cpython::Gil& /*gil*/, PyObject* obj) noexcept {
   {
     // A thread of the handler may still be in httpd's I/O for this request (without the
     // GIL, see RequestIo): the request_rec must outlive that call.
-    std::lock_guard<std::mutex> io(*req->io_mutex);
+    std::lock_guard<std::mutex> io(req->io_mutex);
     req->dead = true;
     req->r = nullptr;
   }

@@ -44,7 +44,7 @@ struct RequestObject {
   bool content_type_set;
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
   const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
-  std::mutex* io_mutex;        // RequestIo: one thread at a time in httpd's I/O for it
+  std::mutex io_mutex;         // RequestIo: one thread at a time in httpd's I/O (placement-new'd)
 };
 
 inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<RequestObject*>(obj); }
@@ -56,7 +56,7 @@ inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<Reques
 class RequestIo {
  public:
   RequestIo(const cpython::Gil& gil, RequestObject* req)
-      : detached_(gil), lock_(*req->io_mutex), req_(req) {}
+      : detached_(gil), lock_(req->io_mutex), req_(req) {}
   // The request_rec, or null when the request ended while this thread waited its turn.
   [[nodiscard]] request_rec* request() const noexcept { return req_->dead ? nullptr : req_->r; }
 

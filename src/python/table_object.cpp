@@ -51,11 +51,7 @@ bool key_text(PyObject* self, PyObject* key, std::string* out) {
 bool value_text(PyObject* self, PyObject* value, std::string* out) {
   GilAssumed g;
   if (!cpython::apache_string(g.gil(), value, out, "table value")) return false;
-  if (as_table(self)->header_values && out->find_first_of("\r\n") != std::string::npos) {
-    PyErr_SetString(PyExc_ValueError, "header value must not contain CR or LF");
-    return false;
-  }
-  return true;
+  return !as_table(self)->header_values || cpython::no_line_breaks(*out, "header value");
 }
 
 // Values of `key`: nullptr with KeyError unset when absent.
