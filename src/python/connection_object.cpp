@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "ap_mpm.h"
 #include "apache/log.h"
 #include "cpython/guard.h"
 #include "cpython/strings.h"
@@ -206,6 +207,11 @@ bool size_argument(PyObject* const* args, Py_ssize_t nargs, long long* want) {
   return !(*want == -1 && PyErr_Occurred());
 }
 
+bool child_is_stopping() {
+  int state = AP_MPMQ_RUNNING;
+  return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING;
+}
+
 // Reads from the connection's input filters; returns the bytes, or None at end of stream.
 PyObject* read_conn(PyObject* self, PyObject* const* args, Py_ssize_t nargs, bool line) {
   conn_rec* c = live_connection(self);
@@ -225,11 +231,14 @@ PyObject* read_conn(PyObject* self, PyObject* const* args, Py_ssize_t nargs, boo
     if (status == APR_SUCCESS) status = drain(bb, &data, &eos);
     apr_brigade_cleanup(bb);
   }
+  // A stopping child's MPM closes busy workers' sockets to wake them: end of stream too.
   bool at_end = APR_STATUS_IS_EOF(status) || APR_STATUS_IS_ECONNRESET(status) ||
-                (status == APR_SUCCESS && eos);
+                (status == APR_SUCCESS && eos) || (status != APR_SUCCESS && child_is_stopping());
   if (data.empty() && at_end) Py_RETURN_NONE;
   if (status != APR_SUCCESS && !at_end) {
-    PyErr_SetString(PyExc_OSError, "Connection read error");
+    char reason[128];
+    apr_strerror(status, reason, sizeof(reason));
+    PyErr_Format(PyExc_OSError, "Connection read error: %s", reason);
     return nullptr;
   }
   return PyBytes_FromStringAndSize(data.data(), static_cast<Py_ssize_t>(data.size()));

@@ -14,6 +14,7 @@ from mphelpers import REQUEST_TIMEOUT, launcher
 
 ECHO = '''
     import json
+    import time
     from mod_python import apache
 
 
@@ -64,6 +65,12 @@ ECHO = '''
             elif command == b"deprecated":
                 conn.write(("%s|%s\\n" % (conn.remote_ip == conn.client_ip,
                                           conn.remote_addr == conn.client_addr)).encode())
+            elif command == b"sleepread":
+                conn.write(b"sleeping\\n")
+                time.sleep(1.5)
+                after = conn.readline()
+                conn.log_error("read after stop: %r" % (after,), apache.APLOG_NOTICE)
+                break
             elif command == b"raise":
                 raise RuntimeError("connection handler failure marker-6021")
             else:
@@ -213,6 +220,18 @@ def test_keepalive_is_writable(apache):
         client.send(b"keepalive\n")
         value, close = client.line().split()
     assert value == close
+
+
+def test_read_while_the_child_stops_is_end_of_stream(apache):
+    # On SIGTERM the event MPM closes the socket under a busy worker: the handler's next
+    # read must see the end of the stream, not raise (prefork children just exit).
+    srv, port2 = serve(apache, mpm="event")
+    with LineClient(port2) as client:
+        client.send(b"sleepread\n")
+        assert client.line() == b"sleeping\n"
+        srv.stop()
+    assert any("read after stop: None" in line for line in srv.log_lines("read after stop"))
+    assert not srv.log_lines("Connection read error")
 
 
 def test_read_with_length(apache):
