@@ -2,6 +2,8 @@
 // one structure; records live in pconf and are trivially destructible.
 #pragma once
 
+#include <cctype>
+#include <string>
 #include <type_traits>
 
 #include "apache/apache.h"
@@ -20,12 +22,23 @@ struct HandlerEntry {
 
 // A filter registered with PythonInputFilter/PythonOutputFilter or req.register_*_filter.
 struct FilterEntry {
+  const char* name;       // as registered
   const char* handler;    // "module[::object]"
   const char* directory;  // where it was registered, with trailing '/'; may be null
   bool is_location;
   bool is_input;
   bool stable;  // from the configuration (not req.register_*_filter)
 };
+
+// The key of a filter in a filter table: httpd keeps input and output filter names apart,
+// and matches them without regard to case.
+inline std::string filter_key(const char* name, bool is_input) {
+  std::string key(is_input ? "<" : ">");
+  for (const char* p = name; *p != '\0'; ++p) {
+    key += static_cast<char>(std::tolower(static_cast<unsigned char>(*p)));
+  }
+  return key;
+}
 
 struct WsgiConfig;  // apache/wsgi_config.h
 
@@ -44,7 +57,7 @@ struct ModuleConfig {
   // Handler lists per phase; null when this section does not define the phase.
   apr_array_header_t* handlers[kPhaseCount];
   apr_hash_t* ext_handlers;  // "PythonHandler.ext" -> apr_array_header_t of HandlerEntry
-  apr_hash_t* filters;       // lower-case filter name -> FilterEntry
+  apr_hash_t* filters;       // filter_key() -> FilterEntry
   Tristate debug;
   Tristate autoreload;
   Tristate interp_per_directory;

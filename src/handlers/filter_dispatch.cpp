@@ -2,7 +2,8 @@
 // mp_filter, and keep the stream intact whatever the Python code does (errors disable it).
 #include "handlers/filter_dispatch.h"
 
-#include <cctype>
+#include <strings.h>
+
 #include <string>
 
 #include "apache/boundary.h"
@@ -15,6 +16,7 @@
 #include "handlers/interpreter_choice.h"
 #include "handlers/request_state.h"
 #include "python/filter_object.h"
+#include "python/request_object.h"
 
 namespace mp::handlers {
 
@@ -32,11 +34,15 @@ constexpr const char* kGenericInput = "MOD_PYTHON_REQUEST_INPUT";
 struct FilterState {
   FilterEntry entry;
   bool disabled;
+  bool busy;                    // the Python function is running (re-entry does not call it)
+  bool length_dropped;          // output: the handler's Content-Length was removed
+  apr_status_t upstream_error;  // input: a failed read of the next filter, returned from now on
   request_rec* r;
   cpython::Interpreter* interp;
   PyObject* object;              // mp_filter (strong), released at request-pool cleanup
-  apr_bucket_brigade* pending;   // output: data written; input: data fetched not yet read
-  apr_bucket_brigade* consumed;  // output: input read during the current call
+  apr_bucket_brigade* pending;   // output: written, not passed on; input: fetched, not read
+  apr_bucket_brigade* produced;  // input: written by the filter, not yet returned
+  apr_bucket_brigade* consumed;  // read during the current call (replayed after an error)
   apr_bucket_brigade* carry;     // output: unfinished line held back by readline()
 };
 
@@ -50,40 +56,69 @@ apr_status_t release_filter(void* data) noexcept {
   return APR_SUCCESS;
 }
 
-std::string lower(const char* name) {
-  std::string out(name);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
+FilterState* new_state(request_rec* r, const FilterEntry& entry) {
+  auto* state = static_cast<FilterState*>(apr_pcalloc(r->pool, sizeof(FilterState)));
+  state->entry = entry;
+  state->r = r;
+  apr_bucket_alloc_t* alloc = r->connection->bucket_alloc;
+  state->pending = apr_brigade_create(r->pool, alloc);
+  state->produced = apr_brigade_create(r->pool, alloc);
+  state->consumed = apr_brigade_create(r->pool, alloc);
+  state->carry = apr_brigade_create(r->pool, alloc);
+  apr_pool_cleanup_register(r->pool, state, release_filter, apr_pool_cleanup_null);
+  return state;
 }
 
-const FilterEntry* configured_entry(const request_rec* r, const char* name) {
-  std::string key = lower(name);
-  if (const RequestState* state = existing_request_state(r); state && state->filters) {
-    if (auto* e = static_cast<const FilterEntry*>(
-            apr_hash_get(state->filters, key.data(), static_cast<apr_ssize_t>(key.size())))) {
-      return e;
-    }
-  }
-  const auto* cfg = apache::dir_config(r);
-  if (cfg == nullptr || cfg->filters == nullptr) return nullptr;
+const FilterEntry* find_entry(apr_hash_t* table, const std::string& key) {
+  if (table == nullptr) return nullptr;
   return static_cast<const FilterEntry*>(
-      apr_hash_get(cfg->filters, key.data(), static_cast<apr_ssize_t>(key.size())));
+      apr_hash_get(table, key.data(), static_cast<apr_ssize_t>(key.size())));
 }
 
-FilterState* state_for(ap_filter_t* f) {
+apr_hash_t* request_filters(const request_rec* r) {
+  const RequestState* state = existing_request_state(r);
+  return state != nullptr ? state->filters : nullptr;
+}
+
+const FilterEntry* configured_entry(const request_rec* r, const char* name, bool is_input) {
+  std::string key = apache::filter_key(name, is_input);
+  if (const FilterEntry* e = find_entry(request_filters(r), key)) return e;
+  const auto* cfg = apache::dir_config(r);
+  return cfg != nullptr ? find_entry(cfg->filters, key) : nullptr;
+}
+
+FilterState* state_for(ap_filter_t* f, bool is_input) {
   if (f->ctx != nullptr) return static_cast<FilterState*>(f->ctx);
   if (f->r == nullptr) return nullptr;
-  const FilterEntry* entry = configured_entry(f->r, f->frec->name);
+  const FilterEntry* entry = configured_entry(f->r, f->frec->name, is_input);
   if (entry == nullptr) return nullptr;
-  auto* state = static_cast<FilterState*>(apr_pcalloc(f->r->pool, sizeof(FilterState)));
-  state->entry = *entry;
-  state->r = f->r;
-  state->pending = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
-  state->consumed = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
-  state->carry = apr_brigade_create(f->r->pool, f->c->bucket_alloc);
-  f->ctx = state;
-  apr_pool_cleanup_register(f->r->pool, state, release_filter, apr_pool_cleanup_null);
-  return state;
+  f->ctx = new_state(f->r, *entry);
+  return static_cast<FilterState*>(f->ctx);
+}
+
+// Marks the Python function as running for as long as the scope lives; the request's own
+// I/O refuses to run meanwhile (httpd's is not re-entrant).
+class BusyScope {
+ public:
+  BusyScope(FilterState* state, PyObject* req) noexcept
+      : state_(state), req_(req != Py_None ? python::as_request(req) : nullptr) {
+    state_->busy = true;
+    if (req_ != nullptr) ++req_->filter_depth;
+  }
+  ~BusyScope() {
+    state_->busy = false;
+    if (req_ != nullptr) --req_->filter_depth;
+  }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+
+ private:
+  FilterState* state_;
+  python::RequestObject* req_;
+};
+
+python::FilterObject* filter_of(const FilterState* state) {
+  return reinterpret_cast<python::FilterObject*>(state->object);
 }
 
 // Prepares the mp_filter for this call; false (logged) when Python is unavailable.
@@ -93,14 +128,31 @@ python::FilterObject* prepare(const cpython::Gil& gil, ap_filter_t* f, FilterSta
     if (req == nullptr) return nullptr;
     auto* data = python::data_of(*state->interp);
     Ref obj = python::make_filter(gil, data->state, f, state->entry.is_input, &state->disabled, req,
-                                  state->entry.handler, state->entry.directory);
+                                  state->entry.name, state->entry.handler, state->entry.directory);
     if (!obj) return nullptr;
     state->object = obj.release();
   }
-  auto* filter = reinterpret_cast<python::FilterObject*>(state->object);
+  python::FilterObject* filter = filter_of(state);
   filter->f = f;
   filter->eos_seen = false;
   return filter;
+}
+
+// A failed read of the next input filter is the client's doing (or a limit), not the filter's.
+bool upstream_failed(const python::FilterObject* filter) {
+  return filter != nullptr && filter->is_input && filter->upstream_status != APR_SUCCESS &&
+         !APR_STATUS_IS_EAGAIN(filter->upstream_status);
+}
+
+void write_debug_text(ap_filter_t* f, python::FilterObject* filter, std::string text) {
+  const char* type = f->r->content_type;
+  if (type != nullptr && strncasecmp(type, "text/html", 9) == 0) {
+    text = ap_escape_html(f->r->pool, text.c_str());
+  }
+  // Goes after the replayed input (see undo_filter_call).
+  apr_bucket_brigade* target = filter->consumed != nullptr ? filter->consumed : filter->out;
+  APR_BRIGADE_INSERT_TAIL(
+      target, apr_bucket_heap_create(text.data(), text.size(), nullptr, f->c->bucket_alloc));
 }
 
 void log_filter_error(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
@@ -108,19 +160,18 @@ void log_filter_error(const cpython::Gil& gil, ap_filter_t* f, FilterState* stat
   const char* phase = state->entry.is_input ? "PythonInputFilter" : "PythonOutputFilter";
   std::string prefix = std::string(phase) + " " + state->entry.handler;
   auto lines = cpython::format_current_exception(gil);
-  apache::log_request(APLOG_ERR, 0, f->r, "MP0140",
+  int level = upstream_failed(filter) ? APLOG_INFO : APLOG_ERR;
+  apache::log_request(level, 0, f->r, "MP0140",
                       prefix + ": filter raised; disabled for the rest of the request");
   for (const auto& line : lines)
-    apache::log_request(APLOG_ERR, 0, f->r, "MP0140", prefix + ": " + line);
+    apache::log_request(level, 0, f->r, "MP0140", prefix + ": " + line);
   state->disabled = true;
   const auto* cfg = apache::dir_config(f->r);
-  if (filter != nullptr && !filter->is_input && apache::is_on(cfg->debug, false)) {
+  if (filter != nullptr && !filter->is_input && filter->out != nullptr &&
+      apache::is_on(cfg->debug, false)) {
     std::string text = "\n" + prefix + " raised:\n";
     for (const auto& line : lines) text += line + "\n";
-    // Goes after the replayed input (see run_output).
-    apr_bucket_brigade* target = filter->consumed != nullptr ? filter->consumed : filter->out;
-    APR_BRIGADE_INSERT_TAIL(
-        target, apr_bucket_heap_create(text.data(), text.size(), nullptr, f->c->bucket_alloc));
+    write_debug_text(f, filter, std::move(text));
   }
 }
 
@@ -156,6 +207,7 @@ bool call_python(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
   if (!result) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_AttributeError, "filter callable not found");
     log_filter_error(gil, f, state, filter);
+    if (!filter->closed) python::undo_filter_call(filter);
     return false;
   }
   return true;
@@ -184,26 +236,34 @@ void call_output(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
   filter->out = state->pending;
   filter->consumed = state->consumed;
   filter->carry = state->carry;
-  if (!call_python(gil, f, state, filter)) {
-    // Transparent from here on: what this call read goes on instead of what it wrote.
-    apr_brigade_cleanup(filter->out);
-    apr_brigade_cleanup(state->carry);  // its bytes are in `consumed` too
-    apache::move_to_end(filter->out, state->consumed);
-  }
+  BusyScope busy(state, filter->req);
+  call_python(gil, f, state, filter);  // an error was logged, and the call undone
   apr_brigade_cleanup(state->consumed);
   filter->consumed = nullptr;
   filter->carry = nullptr;
-  if (filter->eos_seen && !filter->closed) {
-    apache::append_eos(filter->out, f->c->bucket_alloc);
-    filter->closed = true;
-  }
+}
+
+// The filter may change the body's length: httpd's CONTENT_LENGTH filter computes it again
+// when it sees the whole body at once, otherwise the response is chunked.
+void drop_stale_length(FilterState* state, request_rec* r) {
+  if (state->length_dropped) return;
+  state->length_dropped = true;
+  apr_table_unset(r->headers_out, "Content-Length");
 }
 
 apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
-  FilterState* state = state_for(f);
-  if (state == nullptr || state->disabled || !attach_state(f, state)) {
+  FilterState* state = state_for(f, false);
+  if (state == nullptr) return ap_pass_brigade(f->next, bb);
+  if (state->busy) {
+    // The filter wrote to its own request (req.write): part of what it writes.
+    apache::move_to_end(filter_of(state)->out, bb);
+    return APR_SUCCESS;
+  }
+  if (state->disabled || !attach_state(f, state)) {
+    apache::move_to_front(bb, state->carry);
     return ap_pass_brigade(f->next, bb);
   }
+  drop_stale_length(state, f->r);
   cpython::AttachScope attach(*state->interp);
   python::FilterObject* filter = prepare(attach.gil(), f, state);
   if (filter == nullptr) {
@@ -220,58 +280,123 @@ apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
   {
     // Unread input (and everything after an error) passes on after what was written.
     cpython::DetachScope io(attach.gil());
-    status = python::flush_filter_output(filter, true);
+    status = python::flush_filter_output(filter);
   }
   filter->in = nullptr;
+  filter->out = nullptr;
   return status;
 }
 
-// Calls an input filter until it produced data or EOS (the caller needs one of them).
+// Moves the buckets of `from` before `cut` to the end of `bb`.
+void move_before(apr_bucket_brigade* bb, apr_bucket_brigade* from, apr_bucket* cut) {
+  while (APR_BRIGADE_FIRST(from) != cut) {
+    apr_bucket* b = APR_BRIGADE_FIRST(from);
+    APR_BUCKET_REMOVE(b);
+    APR_BRIGADE_INSERT_TAIL(bb, b);
+  }
+}
+
+// Moves to `bb` what the caller asked for from `from`: at most `readbytes` bytes, or one line.
+// An EOS right after it goes along.
+void deliver(apr_bucket_brigade* bb, apr_bucket_brigade* from, ap_input_mode_t mode,
+             apr_off_t readbytes) {
+  if (mode == AP_MODE_GETLINE) {
+    if (apr_brigade_split_line(bb, from, APR_BLOCK_READ, HUGE_STRING_LEN) != APR_SUCCESS) {
+      apache::move_to_end(bb, from);
+    }
+  } else {
+    apr_bucket* cut = APR_BRIGADE_SENTINEL(from);
+    if (readbytes > 0 && apr_brigade_partition(from, readbytes, &cut) != APR_SUCCESS) {
+      cut = APR_BRIGADE_SENTINEL(from);
+    }
+    move_before(bb, from, cut);
+  }
+  if (!APR_BRIGADE_EMPTY(from) && APR_BUCKET_IS_EOS(APR_BRIGADE_FIRST(from))) {
+    move_before(bb, from, APR_BUCKET_NEXT(APR_BRIGADE_FIRST(from)));
+  }
+}
+
+// Calls an input filter until it produced data or EOS (the caller needs one of them), as long
+// as each call makes progress.
 void call_input(const cpython::Gil& gil, ap_filter_t* f, FilterState* state,
-                python::FilterObject* filter, apr_bucket_brigade* bb) {
-  for (int round = 0; round < 64 && apache::brigade_empty(bb) && !filter->closed; ++round) {
-    if (!call_python(gil, f, state, filter)) break;
-    if (filter->eos_seen && !filter->closed) {
-      apache::append_eos(bb, f->c->bucket_alloc);
+                python::FilterObject* filter) {
+  BusyScope busy(state, filter->req);
+  int idle_calls = 0;
+  while (apache::brigade_empty(state->produced) && !filter->closed && !state->disabled) {
+    filter->fetches = 0;
+    filter->upstream_status = APR_SUCCESS;
+    bool ok = call_python(gil, f, state, filter);
+    if (upstream_failed(filter)) {
+      state->upstream_error = filter->upstream_status;
+      break;
+    }
+    if (!ok || APR_STATUS_IS_EAGAIN(filter->upstream_status)) break;
+    if (filter->eos_seen && !filter->closed) {  // read to the end without close(): ends too
+      apr_brigade_cleanup(state->pending);
+      apache::append_eos(state->produced, f->c->bucket_alloc);
       filter->closed = true;
     }
+    bool progress = filter->fetches > 0 || !apache::brigade_empty(state->produced);
+    idle_calls = progress ? 0 : idle_calls + 1;
+    if (idle_calls >= 2) break;  // neither reads nor writes: give up on it
   }
+  apr_brigade_cleanup(state->consumed);
+}
+
+// What an input filter that is out of the way returns: what it fetched, then the next filter.
+apr_status_t transparent_input(ap_filter_t* f, FilterState* state, apr_bucket_brigade* bb,
+                               ap_input_mode_t mode, apr_read_type_e block, apr_off_t readbytes) {
+  if (!apache::brigade_empty(state->pending)) {
+    deliver(bb, state->pending, mode, readbytes);
+    return APR_SUCCESS;
+  }
+  return ap_get_brigade(f->next, bb, mode, block, readbytes);
 }
 
 apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
                        apr_read_type_e block, apr_off_t readbytes) {
-  FilterState* state = state_for(f);
+  FilterState* state = state_for(f, true);
   bool usable_mode = mode == AP_MODE_READBYTES || mode == AP_MODE_GETLINE;
-  if (state == nullptr || state->disabled || !usable_mode || !attach_state(f, state)) {
+  if (state == nullptr || state->busy || !usable_mode) {
     return ap_get_brigade(f->next, bb, mode, block, readbytes);
   }
-  cpython::AttachScope attach(*state->interp);
-  python::FilterObject* filter = prepare(attach.gil(), f, state);
-  if (filter == nullptr) {
-    log_setup_failure(attach.gil(), f, state);
-    cpython::DetachScope io(attach.gil());
-    return ap_get_brigade(f->next, bb, mode, block, readbytes);
+  if (!apache::brigade_empty(state->produced)) {
+    deliver(bb, state->produced, mode, readbytes);
+    return APR_SUCCESS;
   }
-  if (filter->closed) {
+  if (state->upstream_error != APR_SUCCESS) return state->upstream_error;
+  if (state->object != nullptr && filter_of(state)->closed) {
     apache::append_eos(bb, f->c->bucket_alloc);
     return APR_SUCCESS;
   }
-  filter->in = state->pending;
-  filter->out = bb;
-  filter->mode = mode;
-  filter->block = block;
-  filter->readbytes = readbytes;
-  call_input(attach.gil(), f, state, filter, bb);
-  filter->in = nullptr;
-  if (!apache::brigade_empty(bb)) return APR_SUCCESS;
-  // Disabled (error) or unproductive: continue transparently with what was fetched.
-  if (!apache::brigade_empty(state->pending)) {
-    apache::move_to_end(bb, state->pending);
-    return APR_SUCCESS;
+  if (state->disabled || !attach_state(f, state)) {
+    return transparent_input(f, state, bb, mode, block, readbytes);
   }
+  cpython::AttachScope attach(*state->interp);
+  python::FilterObject* filter = prepare(attach.gil(), f, state);
+  if (filter == nullptr) log_setup_failure(attach.gil(), f, state);
+  if (filter != nullptr) {
+    filter->in = state->pending;
+    filter->out = state->produced;
+    filter->consumed = state->consumed;
+    filter->mode = mode;
+    filter->block = block;
+    filter->readbytes = readbytes;
+    call_input(attach.gil(), f, state, filter);
+    filter->in = nullptr;
+    filter->out = nullptr;
+    filter->consumed = nullptr;
+    if (!apache::brigade_empty(state->produced)) {
+      deliver(bb, state->produced, mode, readbytes);
+      return APR_SUCCESS;
+    }
+    if (state->upstream_error != APR_SUCCESS) return state->upstream_error;
+    if (APR_STATUS_IS_EAGAIN(filter->upstream_status)) return filter->upstream_status;
+  }
+  // Raised, or made no progress: transparent from here on.
   state->disabled = true;
   cpython::DetachScope io(attach.gil());
-  return ap_get_brigade(f->next, bb, mode, block, readbytes);
+  return transparent_input(f, state, bb, mode, block, readbytes);
 }
 
 }  // namespace
@@ -299,45 +424,34 @@ bool register_request_filter(request_rec* r, const char* name, const char* handl
   RequestState* state = request_state(r);
   if (state->filters == nullptr) state->filters = apr_hash_make(r->pool);
   auto* entry = static_cast<FilterEntry*>(apr_pcalloc(r->pool, sizeof(FilterEntry)));
+  entry->name = apr_pstrdup(r->pool, name);
   entry->handler = apr_pstrdup(r->pool, handler);
   entry->directory =
       dir != nullptr ? apr_pstrdup(r->pool, with_trailing_slash(dir).c_str()) : nullptr;
   entry->is_input = is_input;
-  std::string key = lower(name);
+  std::string key = apache::filter_key(name, is_input);
   apr_hash_set(state->filters, apr_pstrmemdup(r->pool, key.data(), key.size()),
                static_cast<apr_ssize_t>(key.size()), entry);
   return true;
 }
 
 bool add_request_filter(request_rec* r, const char* name, bool is_input) {
-  std::string key = lower(name);
-  const RequestState* state = existing_request_state(r);
-  const FilterEntry* scoped =
-      state != nullptr && state->filters != nullptr
-          ? static_cast<const FilterEntry*>(
-                apr_hash_get(state->filters, key.data(), static_cast<apr_ssize_t>(key.size())))
-          : nullptr;
-  if (scoped != nullptr) {
-    if (scoped->is_input != is_input) {
-      PyErr_Format(PyExc_ValueError, "filter '%s' was registered as an %s filter", name,
-                   scoped->is_input ? "input" : "output");
-      return false;
-    }
-    auto* fs = static_cast<FilterState*>(apr_pcalloc(r->pool, sizeof(FilterState)));
-    fs->entry = *scoped;
-    fs->r = r;
-    fs->pending = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    fs->consumed = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    fs->carry = apr_brigade_create(r->pool, r->connection->bucket_alloc);
-    apr_pool_cleanup_register(r->pool, fs, release_filter, apr_pool_cleanup_null);
-    ap_filter_t* added = is_input
-                             ? ap_add_input_filter_handle(g_generic_input, fs, r, r->connection)
-                             : ap_add_output_filter_handle(g_generic_output, fs, r, r->connection);
+  apr_hash_t* scoped_filters = request_filters(r);
+  if (const FilterEntry* scoped = find_entry(scoped_filters, apache::filter_key(name, is_input))) {
+    ap_filter_t* added = is_input ? ap_add_input_filter_handle(
+                                        g_generic_input, new_state(r, *scoped), r, r->connection)
+                                  : ap_add_output_filter_handle(
+                                        g_generic_output, new_state(r, *scoped), r, r->connection);
     if (added == nullptr) {
       PyErr_Format(PyExc_RuntimeError, "could not add filter '%s'", name);
       return false;
     }
     return true;
+  }
+  if (find_entry(scoped_filters, apache::filter_key(name, !is_input)) != nullptr) {
+    PyErr_Format(PyExc_ValueError, "filter '%s' was registered as an %s filter", name,
+                 is_input ? "output" : "input");
+    return false;
   }
   ap_filter_t* added = is_input ? ap_add_input_filter(name, nullptr, r, r->connection)
                                 : ap_add_output_filter(name, nullptr, r, r->connection);

@@ -92,9 +92,10 @@ bool run_element(request_rec* r, ap_filter_t* f, apr_bucket_brigade* bb, bool ev
   const cpython::Gil& gil = attach.gil();
   PyObject* req = request_object(gil, r, *interp);
   bool disabled = false;
-  Ref filter = req != nullptr ? python::make_filter(gil, python::data_of(*interp)->state, f, false,
-                                                    &disabled, req, "#python", nullptr)
-                              : Ref();
+  Ref filter = req != nullptr
+                   ? python::make_filter(gil, python::data_of(*interp)->state, f, false, &disabled,
+                                         req, f->frec->name, "#python", nullptr)
+                   : Ref();
   bool ok = false;
   if (filter) {
     auto* fo = reinterpret_cast<python::FilterObject*>(filter.get());

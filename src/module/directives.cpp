@@ -246,6 +246,16 @@ const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
                        "' is not a handler of the form module[::object]", nullptr);
   }
   const char* filter_name = name != nullptr ? name : handler;
+  // httpd's registry is global: registering a name another module uses would replace its
+  // filter (DEFLATE, INCLUDES, ...) everywhere.
+  const ap_filter_rec_t* existing =
+      is_input ? ap_get_input_filter_handle(filter_name) : ap_get_output_filter_handle(filter_name);
+  if (existing != nullptr &&
+      (is_input ? existing->filter_func.in_func != handlers::python_input_filter
+                : existing->filter_func.out_func != handlers::python_output_filter)) {
+    return apr_pstrcat(cmd->pool, cmd->cmd->name, ": the filter name '", filter_name,
+                       "' is already used by another module; choose another NAME", nullptr);
+  }
   // Registered globally at parse time; which Python code runs is looked up per request.
   if (is_input) {
     ap_register_input_filter(filter_name, handlers::python_input_filter, nullptr,
@@ -256,15 +266,16 @@ const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
   }
   auto* entry =
       static_cast<apache::FilterEntry*>(apr_pcalloc(cmd->pool, sizeof(apache::FilterEntry)));
+  entry->name = filter_name;
   entry->handler = handler;
   entry->directory = section_dir(cmd);
   entry->is_location = in_location(cmd);
   entry->is_input = is_input;
   entry->stable = true;
   if (cfg->filters == nullptr) cfg->filters = apr_hash_make(cmd->pool);
-  char* key = apr_pstrdup(cmd->pool, filter_name);
-  ap_str_tolower(key);
-  apr_hash_set(cfg->filters, key, APR_HASH_KEY_STRING, entry);
+  std::string key = apache::filter_key(filter_name, is_input);
+  apr_hash_set(cfg->filters, apr_pstrmemdup(cmd->pool, key.data(), key.size()),
+               static_cast<apr_ssize_t>(key.size()), entry);
   return nullptr;
 }
 

@@ -34,21 +34,48 @@ FilterObject* open_filter(PyObject* self) {
   return filter;
 }
 
+// The brigades are only valid while httpd is calling this filter.
+bool in_call(const FilterObject* filter) {
+  if (filter->in != nullptr && filter->out != nullptr) return true;
+  PyErr_SetString(PyExc_RuntimeError, "filter object used outside its filter call");
+  return false;
+}
+
+FilterObject* callable_filter(PyObject* self, bool must_be_open) {
+  FilterObject* filter = live(self);
+  if (filter == nullptr || !in_call(filter)) return nullptr;
+  return must_be_open ? open_filter(self) : filter;
+}
+
 apr_bucket_alloc_t* allocator(const FilterObject* filter) { return filter->f->c->bucket_alloc; }
 
-// Input filters: fetch more data from the next filter into `in`.
-bool fetch_input(FilterObject* filter, apr_off_t want) {
+bool ends_with_eos(apr_bucket_brigade* bb) {
+  return !APR_BRIGADE_EMPTY(bb) && APR_BUCKET_IS_EOS(APR_BRIGADE_LAST(bb));
+}
+
+// Input filters: fetch more data from the next filter into `in`, with the mode and size
+// httpd asked this filter for.
+bool fetch_input(FilterObject* filter) {
   GilAssumed g;
   apr_status_t status = APR_SUCCESS;
   {
     cpython::DetachScope io(g.gil());
-    status = ap_get_brigade(filter->f->next, filter->in, filter->mode, filter->block,
-                            want > 0 ? want : filter->readbytes);
+    status =
+        ap_get_brigade(filter->f->next, filter->in, filter->mode, filter->block, filter->readbytes);
   }
-  if (status != APR_SUCCESS && !APR_STATUS_IS_EAGAIN(status)) {
-    PyErr_SetString(PyExc_OSError, "Input filter read error");
+  if (APR_STATUS_IS_EAGAIN(status)) {
+    filter->upstream_status = status;
+    return true;
+  }
+  if (status != APR_SUCCESS) {
+    filter->upstream_status = status;
+    char reason[128];
+    apr_strerror(status, reason, sizeof(reason));
+    PyErr_Format(PyExc_OSError, "Input filter read error: %s", reason);
     return false;
   }
+  ++filter->fetches;
+  if (ends_with_eos(filter->in)) filter->upstream_ended = true;
   return true;
 }
 
@@ -62,10 +89,10 @@ void route_metadata(FilterObject* filter, apr_bucket* b) {
   }
 }
 
-// A data bucket that was read: kept for replay after an error (output filters) or deleted.
+// A data bucket that was read: kept until output went on, for replay after an error.
 void retire(FilterObject* filter, apr_bucket* b) {
+  APR_BUCKET_REMOVE(b);
   if (filter->consumed != nullptr) {
-    APR_BUCKET_REMOVE(b);
     APR_BRIGADE_INSERT_TAIL(filter->consumed, b);
   } else {
     apr_bucket_delete(b);
@@ -101,17 +128,18 @@ bool take_bucket(FilterObject* filter, apr_bucket* b, std::size_t want, bool lin
 }
 
 // Takes up to `limit` bytes (or through the first newline when `line`) from the brigade.
-// Metadata buckets met on the way are moved to the output, in order; EOS is noted.
+// Stops at EOS (left in place; noted when nothing was taken) and at metadata after some
+// data, so a FLUSH keeps its place after what the filter writes for the data before it.
 bool take_data(FilterObject* filter, std::size_t limit, bool line, std::string* out) {
   apr_bucket_brigade* bb = filter->in;
   while (!APR_BRIGADE_EMPTY(bb) && out->size() < limit) {
     apr_bucket* b = APR_BRIGADE_FIRST(bb);
     if (APR_BUCKET_IS_EOS(b)) {
-      filter->eos_seen = true;
-      apr_bucket_delete(b);
+      filter->eos_seen = out->empty();  // the read that returns None
       break;
     }
     if (APR_BUCKET_IS_METADATA(b)) {
+      if (!out->empty()) break;
       route_metadata(filter, b);
       continue;
     }
@@ -121,8 +149,11 @@ bool take_data(FilterObject* filter, std::size_t limit, bool line, std::string* 
   return true;
 }
 
+// An unfinished line longer than this is returned as it is rather than held back.
+constexpr std::size_t kMaxHeldLine = std::size_t{64} * 1024;
+
 PyObject* read_impl(PyObject* self, PyObject* const* args, Py_ssize_t nargs, bool line) {
-  FilterObject* filter = open_filter(self);
+  FilterObject* filter = callable_filter(self, true);
   if (filter == nullptr) return nullptr;
   long long n = -1;
   if (nargs > 0 && args[0] != Py_None) {
@@ -131,13 +162,14 @@ PyObject* read_impl(PyObject* self, PyObject* const* args, Py_ssize_t nargs, boo
   }
   std::size_t limit = n < 0 ? static_cast<std::size_t>(-1) : static_cast<std::size_t>(n);
   std::string data;
-  if (filter->is_input && APR_BRIGADE_EMPTY(filter->in) && !filter->eos_seen &&
-      !fetch_input(filter, n > 0 ? n : 0)) {
+  if (filter->is_input && APR_BRIGADE_EMPTY(filter->in) && !filter->upstream_ended &&
+      !fetch_input(filter)) {
     return nullptr;
   }
   if (!take_data(filter, limit, line, &data)) return nullptr;
   if (line && !filter->is_input && filter->carry != nullptr && !filter->eos_seen &&
-      data.size() < limit && (data.empty() || data.back() != '\n')) {
+      data.size() < limit && data.size() < kMaxHeldLine && APR_BRIGADE_EMPTY(filter->in) &&
+      (data.empty() || data.back() != '\n')) {
     // Output filters see the stream in pieces: an unfinished line waits for the next call
     // instead of being returned cut in two.
     if (!data.empty()) {
@@ -158,7 +190,7 @@ PyObject* m_readline(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 }
 
 PyObject* m_write(PyObject* self, PyObject* arg) {
-  FilterObject* filter = open_filter(self);
+  FilterObject* filter = callable_filter(self, true);
   if (filter == nullptr) return nullptr;
   GilAssumed g;
   cpython::BodyData body;
@@ -171,8 +203,9 @@ PyObject* m_write(PyObject* self, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// Output filters: sends what was written on. What was read before is then answered for.
 PyObject* pass_out(FilterObject* filter) {
-  if (filter->is_input) Py_RETURN_NONE;  // input filters return their brigade to the caller
+  if (filter->is_input) Py_RETURN_NONE;  // input filters return their output to the caller
   GilAssumed g;
   apr_status_t status = APR_SUCCESS;
   {
@@ -180,6 +213,7 @@ PyObject* pass_out(FilterObject* filter) {
     status = ap_pass_brigade(filter->f->next, filter->out);
     apr_brigade_cleanup(filter->out);
   }
+  if (filter->consumed != nullptr) apr_brigade_cleanup(filter->consumed);
   if (status != APR_SUCCESS) {
     PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
     return nullptr;
@@ -188,7 +222,7 @@ PyObject* pass_out(FilterObject* filter) {
 }
 
 PyObject* m_flush(PyObject* self, PyObject*) {
-  FilterObject* filter = open_filter(self);
+  FilterObject* filter = callable_filter(self, true);
   if (filter == nullptr) return nullptr;
   if (!filter->is_input) {
     APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_flush_create(allocator(filter)));
@@ -197,27 +231,46 @@ PyObject* m_flush(PyObject* self, PyObject*) {
 }
 
 PyObject* m_close(PyObject* self, PyObject*) {
-  FilterObject* filter = live(self);
+  FilterObject* filter = callable_filter(self, false);
   if (filter == nullptr) return nullptr;
   if (filter->closed) Py_RETURN_NONE;
   filter->closed = true;
+  // Whatever was not read is dropped: nothing may follow the end of the stream.
+  apr_brigade_cleanup(filter->in);
+  if (filter->consumed != nullptr) apr_brigade_cleanup(filter->consumed);
+  if (filter->is_input && !filter->upstream_ended) {
+    // The rest of the body is still on the connection; it must never be read as the
+    // next request.
+    filter->f->c->keepalive = AP_CONN_CLOSE;
+  }
   APR_BRIGADE_INSERT_TAIL(filter->out, apr_bucket_eos_create(allocator(filter)));
   return pass_out(filter);
 }
 
-PyObject* m_pass_on(PyObject* self, PyObject*) {
-  FilterObject* filter = open_filter(self);
-  if (filter == nullptr) return nullptr;
-  if (filter->is_input) {
-    if (APR_BRIGADE_EMPTY(filter->in) && !fetch_input(filter, 0)) return nullptr;
-  }
-  for (apr_bucket* b = APR_BRIGADE_FIRST(filter->in); b != APR_BRIGADE_SENTINEL(filter->in);
-       b = APR_BRIGADE_FIRST(filter->in)) {
-    if (APR_BUCKET_IS_EOS(b)) filter->eos_seen = true;
+// Moves all of `in` to `out`; true when that included the end of the stream.
+bool move_input_to_output(FilterObject* filter) {
+  bool eos = false;
+  while (!APR_BRIGADE_EMPTY(filter->in)) {
+    apr_bucket* b = APR_BRIGADE_FIRST(filter->in);
+    eos = eos || APR_BUCKET_IS_EOS(b);
     APR_BUCKET_REMOVE(b);
     APR_BRIGADE_INSERT_TAIL(filter->out, b);
   }
-  if (filter->eos_seen) filter->closed = true;
+  return eos;
+}
+
+PyObject* m_pass_on(PyObject* self, PyObject*) {
+  FilterObject* filter = callable_filter(self, true);
+  if (filter == nullptr) return nullptr;
+  if (filter->is_input && APR_BRIGADE_EMPTY(filter->in) && !filter->upstream_ended &&
+      !fetch_input(filter)) {
+    return nullptr;
+  }
+  if (move_input_to_output(filter)) {
+    filter->eos_seen = true;
+    filter->closed = true;
+  }
+  if (filter->is_input && filter->consumed != nullptr) apr_brigade_cleanup(filter->consumed);
   return pass_out(filter);
 }
 
@@ -304,7 +357,8 @@ PyType_Spec g_filter_spec = {"mp_filter", sizeof(FilterObject), 0,
                              Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC, g_slots};
 
 Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool is_input,
-                bool* disabled, PyObject* req, const char* handler, const char* dir) {
+                bool* disabled, PyObject* req, const char* name, const char* handler,
+                const char* dir) {
   auto* obj = PyObject_GC_New(FilterObject, st->filter_type);
   if (obj == nullptr) return {};
   obj->f = f;
@@ -312,6 +366,7 @@ Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool i
   obj->is_input = is_input;
   obj->closed = false;
   obj->eos_seen = false;
+  obj->upstream_ended = false;
   obj->disabled = disabled;
   obj->in = nullptr;
   obj->out = nullptr;
@@ -320,8 +375,10 @@ Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool i
   obj->mode = AP_MODE_READBYTES;
   obj->block = APR_BLOCK_READ;
   obj->readbytes = 0;
+  obj->upstream_status = APR_SUCCESS;
+  obj->fetches = 0;
   obj->req = Py_NewRef(req != nullptr ? req : Py_None);
-  obj->name = cpython::str_or_none(gil, f->frec->name).release();
+  obj->name = cpython::str_or_none(gil, name).release();
   obj->handler = cpython::str_or_none(gil, handler).release();
   obj->dir = cpython::str_or_none(gil, dir).release();
   obj->softspace = 0;
@@ -331,21 +388,25 @@ Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool i
   return result;
 }
 
-apr_status_t flush_filter_output(FilterObject* filter, bool pass_unread) noexcept {
+apr_status_t flush_filter_output(FilterObject* filter) noexcept {
   if (filter->is_input) return APR_SUCCESS;
-  if (pass_unread) {
-    while (!APR_BRIGADE_EMPTY(filter->in)) {
-      apr_bucket* b = APR_BRIGADE_FIRST(filter->in);
-      if (APR_BUCKET_IS_EOS(b)) filter->eos_seen = true;
-      APR_BUCKET_REMOVE(b);
-      APR_BRIGADE_INSERT_TAIL(filter->out, b);
-    }
-    if (filter->eos_seen) filter->closed = true;
-  }
+  if (!filter->closed && move_input_to_output(filter)) filter->closed = true;
+  apr_brigade_cleanup(filter->in);  // after the end of the stream: dropped
   if (APR_BRIGADE_EMPTY(filter->out)) return APR_SUCCESS;
   apr_status_t status = ap_pass_brigade(filter->f->next, filter->out);
   apr_brigade_cleanup(filter->out);
   return status;
+}
+
+void undo_filter_call(FilterObject* filter) noexcept {
+  // Keep metadata (FLUSH) that went to the output; drop the data the call wrote.
+  for (apr_bucket* b = APR_BRIGADE_FIRST(filter->out); b != APR_BRIGADE_SENTINEL(filter->out);) {
+    apr_bucket* next = APR_BUCKET_NEXT(b);
+    if (!APR_BUCKET_IS_METADATA(b) || filter->is_input) apr_bucket_delete(b);
+    b = next;
+  }
+  if (filter->carry != nullptr) apr_brigade_cleanup(filter->carry);  // also in `consumed`
+  if (filter->consumed != nullptr) APR_BRIGADE_PREPEND(filter->in, filter->consumed);
 }
 
 }  // namespace mp::python

@@ -39,7 +39,7 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
     if (r != nullptr && body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
     if (r != nullptr && rc >= 0 && flush) rc = ap_rflush(r);
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   if (rc < 0) return client_gone_error(self, "Write failed, client closed connection.");
   Py_RETURN_NONE;
 }
@@ -54,7 +54,7 @@ PyObject* m_flush(PyObject* self, PyObject*) {
     r = io.request();
     if (r != nullptr) rc = ap_rflush(r);
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   if (rc < 0) return client_gone_error(self, "Flush failed, client closed connection.");
   Py_RETURN_NONE;
 }
@@ -110,7 +110,7 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
     }
     if (r == nullptr) {
       req->body_buffer->resize(old);
-      request_ended_error();
+      request_io_refused(req);
       return false;
     }
     if (got < 0) {
@@ -263,7 +263,7 @@ PyObject* m_discard_request_body(PyObject* self, PyObject*) {
     r = io.request();
     if (r != nullptr) rc = ap_discard_request_body(r);
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   return PyLong_FromLong(rc);
 }
 

@@ -95,7 +95,7 @@ PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
     r = io.request();
     if (r != nullptr) ap_internal_redirect(apr_pstrdup(r->pool, uri.c_str()), r);
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   Py_RETURN_NONE;
 }
 
@@ -126,7 +126,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
       }
     }
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   if (stat_status != APR_SUCCESS) {
     PyErr_Format(PyExc_OSError, "Could not stat file for reading: %s", path.c_str());
     return nullptr;
@@ -152,7 +152,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
           ap_send_fd(fd, r, static_cast<apr_off_t>(offset), static_cast<apr_size_t>(length), &sent);
     }
   }
-  if (r == nullptr) return request_ended_error();
+  if (r == nullptr) return request_io_refused(as_request(self));
   if (status != APR_SUCCESS) {
     return client_gone_error(self, "Write failed, client closed connection.");
   }

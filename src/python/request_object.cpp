@@ -58,7 +58,7 @@ void request_dealloc(PyObject* self) {
   PyObject_GC_UnTrack(self);
   request_clear(self);
   delete as_request(self)->body_buffer;
-  as_request(self)->io_mutex.~mutex();
+  as_request(self)->io_mutex.~recursive_mutex();
   type->tp_free(self);
   Py_DECREF(type);
 }
@@ -127,9 +127,10 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   if (req == nullptr) return {};
   // The object's memory comes from Python: the one C++ member is constructed in place (and
   // destroyed in request_dealloc).
-  new (&req->io_mutex) std::mutex();
+  new (&req->io_mutex) std::recursive_mutex();
   req->r = r;
   req->dead = false;
+  req->filter_depth = 0;
   req->interp = interp;
   req->dict = nullptr;
   req->headers_in = {nullptr, nullptr};
@@ -159,7 +160,7 @@ void kill_request(const cpython::Gil& /*gil*/, PyObject* obj) noexcept {
   {
     // A thread of the handler may still be in httpd's I/O for this request (without the
     // GIL, see RequestIo): the request_rec must outlive that call.
-    std::lock_guard<std::mutex> io(req->io_mutex);
+    std::lock_guard<std::recursive_mutex> io(req->io_mutex);
     req->dead = true;
     req->r = nullptr;
   }
@@ -175,6 +176,14 @@ PyObject* request_ended_error() noexcept {
   PyErr_SetString(PyExc_RuntimeError,
                   "request object used after its request has ended (do not keep req "
                   "beyond the request)");
+  return nullptr;
+}
+
+PyObject* request_io_refused(const RequestObject* req) noexcept {
+  if (req->dead) return request_ended_error();
+  PyErr_SetString(PyExc_RuntimeError,
+                  "the request's I/O cannot be used from inside one of its own filters "
+                  "(use filter.read() and filter.write())");
   return nullptr;
 }
 

@@ -44,7 +44,10 @@ struct RequestObject {
   bool content_type_set;
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
   const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
-  std::mutex io_mutex;         // RequestIo: one thread at a time in httpd's I/O (placement-new'd)
+  int filter_depth;            // Python filters of this request running now
+  // RequestIo: one thread at a time in httpd's I/O; recursive, so that a filter that calls
+  // the request's I/O from inside it gets an error rather than a deadlock (placement-new'd).
+  std::recursive_mutex io_mutex;
 };
 
 inline RequestObject* as_request(PyObject* obj) { return reinterpret_cast<RequestObject*>(obj); }
@@ -57,17 +60,23 @@ class RequestIo {
  public:
   RequestIo(const cpython::Gil& gil, RequestObject* req)
       : detached_(gil), lock_(req->io_mutex), req_(req) {}
-  // The request_rec, or null when the request ended while this thread waited its turn.
-  [[nodiscard]] request_rec* request() const noexcept { return req_->dead ? nullptr : req_->r; }
+  // The request_rec, or null when the request ended while this thread waited its turn, or
+  // when one of the request's filters is running (httpd's request I/O is not re-entrant).
+  [[nodiscard]] request_rec* request() const noexcept {
+    return req_->dead || req_->filter_depth > 0 ? nullptr : req_->r;
+  }
 
  private:
   cpython::DetachScope detached_;
-  std::lock_guard<std::mutex> lock_;
+  std::lock_guard<std::recursive_mutex> lock_;
   RequestObject* req_;
 };
 
 // RuntimeError for a request object whose request has ended; returns null.
 PyObject* request_ended_error() noexcept;
+
+// The RuntimeError for a null RequestIo::request(); returns null.
+PyObject* request_io_refused(const RequestObject* req) noexcept;
 
 cpython::Ref make_request(const cpython::Gil& gil, ModuleState* st, request_rec* r,
                           cpython::Interpreter* interp);
