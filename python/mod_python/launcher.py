@@ -180,7 +180,7 @@ def render_config(
     mpm_settings: Optional[Mapping[str, int]] = None,
     deny_source: bool = True,
     modules_dir: Optional[Path] = None,
-    published_py: bool = False,
+    published_py: bool = False,  # noqa: ARG001 (kept for callers; .py URLs always work now)
 ) -> str:
     """Return a complete, self-contained httpd.conf.
 
@@ -251,16 +251,16 @@ def render_config(
     ]
     if deny_source:
         lines += [
-            "# Never serve Python source or byte code as static files.",
-            # With published_py the document root is all mod_python.publisher (SetHandler),
-            # which never declines: there a .py file is a URL (/hello.py/say), not a file.
-            ('<FilesMatch "\\.(pyc|pyo|pspc|psc)$">' if published_py
-             else '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">'),
-            "    Require all denied",
-            "</FilesMatch>",
+            "# Never send Python source, byte code, WSGI scripts or PSP pages as static files;",
+            "# the handlers that run them (WSGIScriptAlias, AddHandler mod_python .py) still do.",
+            "PythonDenyStaticSource On",
             '<DirectoryMatch "/__pycache__(/|$)">',
             "    Require all denied",
             "</DirectoryMatch>",
+            "# Nor dot-files (.env, .htpasswd) or the launcher's site.conf.",
+            '<FilesMatch "^(\\.|site\\.conf$)">',
+            "    Require all denied",
+            "</FilesMatch>",
         ]
     lines += ["", "# ---- caller-supplied configuration ----", snippet.rstrip("\n"), ""]
     return "\n".join(lines)

@@ -64,6 +64,7 @@ struct ModuleConfig {
   Tristate interp_per_directive;
   Tristate optimize;  // server only
   Tristate enable_pdb;
+  Tristate deny_static_source;     // PythonDenyStaticSource
   const char* interpreter;         // PythonInterpreter
   const char* python_path;         // PythonPath expression
   const char* python_path_dir;     // directory of the section that set python_path

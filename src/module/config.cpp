@@ -41,6 +41,7 @@ ModuleConfig* new_config(apr_pool_t* pool, const char* dir) {
   cfg->interp_per_directive = Tristate::kUnset;
   cfg->optimize = Tristate::kUnset;
   cfg->enable_pdb = Tristate::kUnset;
+  cfg->deny_static_source = Tristate::kUnset;
   return cfg;
 }
 
@@ -83,6 +84,7 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
   merged->interp_per_directive = pick(add->interp_per_directive, base->interp_per_directive);
   merged->optimize = pick(add->optimize, base->optimize);
   merged->enable_pdb = pick(add->enable_pdb, base->enable_pdb);
+  merged->deny_static_source = pick(add->deny_static_source, base->deny_static_source);
   if (add->interpreter != nullptr) merged->interpreter = add->interpreter;
   if (add->python_path != nullptr) {
     merged->python_path = add->python_path;

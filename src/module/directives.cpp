@@ -172,6 +172,9 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) noexcept {
       case 5:
         target->enable_pdb = value;
         break;
+      case 6:
+        target->deny_static_source = value;
+        break;
       default:
         break;
     }
@@ -305,7 +308,7 @@ const Phase kPhaseIds[kPhaseCount] = {
     Phase::kAccess,          Phase::kAuthen,      Phase::kAuthz,        Phase::kType,
     Phase::kFixup,           Phase::kHandler,     Phase::kLog,          Phase::kCleanup,
     Phase::kConnection,      Phase::kInputFilter, Phase::kOutputFilter};
-const int kFlagIds[] = {0, 1, 2, 3, 4, 5};
+const int kFlagIds[] = {0, 1, 2, 3, 4, 5, 6};
 const int kFilterOutput = 0;
 const int kFilterInput = 1;
 
@@ -355,6 +358,8 @@ const command_rec* python_commands() noexcept {
                         "One interpreter per directory where a directive was written"),
       MP_FLAG_DIRECTIVE("PythonOptimize", 4, RSRC_CONF, "Python optimisation level 2"),
       MP_FLAG_DIRECTIVE("PythonEnablePdb", 5, OR_ALL, "Run handlers under pdb (-DONE_PROCESS)"),
+      MP_FLAG_DIRECTIVE("PythonDenyStaticSource", 6, OR_ALL,
+                        "Never send .py/.pyc/.wsgi/.psp files as static files (403)"),
       AP_INIT_TAKE12("PythonInputFilter", as_cmd(directive_filter), const_cast<int*>(&kFilterInput),
                      RSRC_CONF | ACCESS_CONF, "PythonInputFilter handler [NAME]"),
       AP_INIT_TAKE12("PythonOutputFilter", as_cmd(directive_filter),

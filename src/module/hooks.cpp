@@ -26,6 +26,7 @@
 #include "module/optional_functions.h"
 #include "module/phase_usage.h"
 #include "module/session_cache.h"
+#include "module/static_source_guard.h"
 #include "module/wsgi_directives.h"
 #include "python/interpreter_setup.h"
 
@@ -263,6 +264,7 @@ void register_hooks(apr_pool_t* pool) noexcept {
   ap_hook_map_to_storage(map_to_storage, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
   ap_hook_handler(handlers::wsgi_content_handler, nullptr, nullptr, APR_HOOK_MIDDLE);
+  register_static_source_guard();
   // After mod_alias (Alias wins, as with mod_wsgi), before mod_userdir and mod_vhost_alias.
   static const char* const kBeforeUs[] = {"mod_alias.c", nullptr};
   static const char* const kAfterUs[] = {"mod_userdir.c", "mod_vhost_alias.c", nullptr};

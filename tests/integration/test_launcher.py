@@ -45,9 +45,10 @@ def test_render_is_self_contained(tmp_path):
 
 def test_render_denies_python_source(tmp_path):
     config = render(tmp_path)
-    assert '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">' in config
+    assert "PythonDenyStaticSource On" in config
     assert "__pycache__" in config
-    assert "FilesMatch" not in render(tmp_path, deny_source=False)
+    no_deny = render(tmp_path, deny_source=False)
+    assert "FilesMatch" not in no_deny and "PythonDenyStaticSource" not in no_deny
 
 
 @pytest.mark.parametrize("mpm", launcher.MPMS)
