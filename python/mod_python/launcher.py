@@ -502,6 +502,27 @@ class ApacheInstance:
             pass
         return out + self.error_log()
 
+    def reconfigure(self, config: str) -> Optional[str]:
+        """Check ``config`` with ``httpd -t``; if it is valid, make it the configuration the
+        next (graceful) restart reads and return None, otherwise return httpd's complaint
+        and keep the current one (a restart with a broken configuration stops httpd)."""
+        candidate = self.conf_path.with_name(self.conf_path.name + ".new")
+        candidate.write_text(config, encoding="utf-8")
+        try:
+            done = subprocess.run(
+                [str(self.httpd), "-t", "-f", str(candidate), "-d", str(self.root)],
+                env=self.environment(), capture_output=True, text=True, timeout=60,
+            )
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            candidate.unlink(missing_ok=True)
+            return str(exc)
+        if done.returncode != 0:
+            candidate.unlink(missing_ok=True)
+            return (done.stderr or done.stdout).strip()
+        os.replace(candidate, self.conf_path)
+        self.config = config
+        return None
+
     def graceful_restart(self, timeout: float = 20.0) -> None:
         """SIGUSR1; return once the new generation announced itself in the log."""
         if not self.is_running():
@@ -632,9 +653,46 @@ def _warn_unreadable(path: Path, user: Optional[tuple[str, str]]) -> None:
 
 def _cmd_config(args: argparse.Namespace) -> int:
     root = Path(args.root or tempfile.gettempdir() + "/mod_python-root").resolve()
-    config, _ = _build(args, root)
+    try:
+        config, _ = _build(args, root)
+    except (ApacheError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     sys.stdout.write(config)
     return 0
+
+
+def _devserver():
+    """mod_python/devserver.py beside this file (this file is also loaded by path, where
+    ``mod_python`` may name another installation)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().with_name("devserver.py")
+    spec = importlib.util.spec_from_file_location("_mod_python_devserver", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _reload(args: argparse.Namespace, root: Path, server: "ApacheInstance", reason: str) -> None:
+    """Renders the configuration again (site.conf may have changed) and restarts Apache's
+    children gracefully, so that every module is imported afresh."""
+    print(f"reloading ({reason}): graceful restart ...", file=sys.stderr, flush=True)
+    try:
+        config, _ = _build(args, root)
+    except (ApacheError, ValueError, OSError) as exc:
+        print(f"error: {exc}; still serving the previous configuration", file=sys.stderr)
+        config = server.config
+    if config != server.config:
+        problem = server.reconfigure(config)
+        if problem is not None:
+            print(f"error: the new configuration is invalid; still serving the previous one:\n"
+                  f"{problem}", file=sys.stderr, flush=True)
+    try:
+        server.graceful_restart()
+    except ApacheError as exc:
+        print(f"error: {exc}", file=sys.stderr)
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -648,7 +706,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
     try:
         try:
             config, user = _build(args, root)
-        except ApacheError as exc:
+        except (ApacheError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         prepare_root(root, user)
@@ -671,23 +729,41 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 keep_root = True  # the error names files in it
                 print(f"(server root kept for inspection: {root})", file=sys.stderr)
             return 1
-        print(f"mod_python: serving {Path(args.app_dir).resolve()} at {server.url('/')}"
-              "  (Ctrl-C to stop)")
+        devserver = _devserver()
+        app_dir = Path(args.app_dir).resolve()
+        print(f"mod_python: serving {app_dir} at {server.url('/')}  (Ctrl-C to stop)")
         print(f"server root: {root}\nerror log:   {server.error_log_path}")
-        print(f"kill -HUP {os.getpid()} restarts Apache's children gracefully, so they import "
-              "every module afresh (autoreload only sees handler modules and WSGI scripts)",
-              flush=True)
+        watcher = None
+        if args.reload:
+            sources = [app_dir] + ([Path(args.config_snippet)] if args.config_snippet else [])
+            watcher = devserver.TreeWatcher(sources, excluded=[root])
+            print("reloading on changes to the application's files "
+                  f"({len(watcher.snapshot)} watched; --no-reload to turn off)")
+            if watcher.truncated:
+                print("warning: only the first files are watched; use --no-reload and "
+                      f"kill -HUP {os.getpid()} instead", file=sys.stderr)
+        print(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
+        follower = devserver.LogFollower(server.error_log_path)
+        follower.new_text()  # start-up lines were shown above or are in the file
+        next_scan = time.monotonic() + 1.0
         while server.is_running():
+            if args.log_to_terminal:
+                sys.stderr.write(follower.new_text())
+                sys.stderr.flush()
+            reason = None
             if signals and signals[-1] == signal.SIGHUP:
                 signals.clear()
-                print("reloading: graceful restart ...", file=sys.stderr, flush=True)
-                try:
-                    server.graceful_restart()
-                except ApacheError as exc:
-                    print(f"error: {exc}", file=sys.stderr)
-                continue
-            if signals:
+                reason = "SIGHUP"
+            elif signals:
                 break
+            elif watcher is not None and time.monotonic() >= next_scan:
+                changed = watcher.changed()
+                next_scan = time.monotonic() + 1.0
+                if changed is not None:
+                    reason = f"{changed} changed"
+            if reason is not None:
+                _reload(args, root, server, reason)
+                continue
             time.sleep(0.2)
         if server.is_running():
             print("stopping Apache ...", file=sys.stderr)
@@ -741,6 +817,12 @@ def _parser() -> argparse.ArgumentParser:
                               "sanitizer build of the module)")
         cmd.add_argument("--keep-root", action="store_true",
                          help="do not delete the temporary root on exit")
+        if name == "serve":
+            cmd.add_argument("--reload", action=argparse.BooleanOptionalAction, default=True,
+                             help="graceful restart when a file of the app dir changes "
+                                  "(code, site.conf, templates); default: on")
+            cmd.add_argument("--log-to-terminal", action=argparse.BooleanOptionalAction,
+                             default=True, help="copy the error log to stderr as it grows")
     return parser
 
 

@@ -184,7 +184,7 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
             output, _ = proc.communicate()
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
-    assert "reloading: graceful restart" in output
+    assert "reloading (SIGHUP): graceful restart" in output
     log = (root / "logs" / "error.log").read_text(errors="replace")
     assert find_log_problems(log, ("MP0100", "AH01630")) == [], log
     assert "caught SIGTERM" in log
@@ -205,3 +205,91 @@ def test_serve_cli_bad_arguments_give_one_line_errors(tmp_path, argv, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+WSGI_PROJECT = {
+    "site.conf": 'WSGIScriptAlias /app "@APP_DIR@/project/wsgi.py"\n',
+    "project/wsgi.py": (
+        "import os, sys\n"
+        "sys.path.insert(0, os.path.dirname(__file__))\n"
+        "import helper\n\n"
+        "def application(environ, start_response):\n"
+        "    if environ['PATH_INFO'] == '/boom':\n"
+        "        raise ZeroDivisionError('boom marker-8811')\n"
+        "    start_response('200 OK', [('Content-Type', 'text/plain')])\n"
+        "    return [helper.MESSAGE.encode()]\n"
+    ),
+    "project/helper.py": "MESSAGE = 'one'\n",
+}
+
+
+def _poll(url: str, expected_text: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = requests.get(url, timeout=REQUEST_TIMEOUT)
+            if last.status_code == 200 and last.text == expected_text:
+                return
+        except requests.RequestException as exc:
+            last = exc
+        time.sleep(0.2)
+    raise AssertionError(f"{url} never answered {expected_text!r}; last: {last!r}")
+
+
+def _touch_later(path: Path, text: str) -> None:
+    """Rewrites a file with a modification time the watcher cannot miss."""
+    before = path.stat().st_mtime if path.exists() else time.time()
+    path.write_text(text)
+    os.utime(path, (before + 2, before + 2))
+
+
+def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
+    if not MODULE_SO.is_file():
+        pytest.fail(f"{MODULE_SO} does not exist: run `make build` (or set MP_MODULE_SO)")
+    app = tmp_path / "app"
+    for rel, text in WSGI_PROJECT.items():
+        (app / rel).parent.mkdir(parents=True, exist_ok=True)
+        (app / rel).write_text(text)
+    root = tmp_path / "serve-root"
+    root.mkdir()
+    port = launcher.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir", str(app),
+         "--port", str(port), "--module", str(MODULE_SO), "--root", str(root)]
+        + (["--preload", os.environ["MP_TEST_PRELOAD"]] if os.environ.get("MP_TEST_PRELOAD") else []),
+        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_for_port(port, proc)
+        # A Django-style wsgi.py runs (not refused as Python source).
+        _poll(base + "/app", "one")
+        # A module the script imports changed: the children restart and import it afresh.
+        _touch_later(app / "project" / "helper.py", "MESSAGE = 'two'\n")
+        _poll(base + "/app", "two")
+        # site.conf changed: the configuration is rendered again.
+        _touch_later(app / "site.conf", WSGI_PROJECT["site.conf"]
+                     + 'WSGIScriptAlias /again "@APP_DIR@/project/wsgi.py"\n')
+        _poll(base + "/again", "two")
+        # A broken site.conf is refused; the previous configuration keeps serving.
+        _touch_later(app / "site.conf", "NoSuchDirective here\n")
+        time.sleep(3)
+        assert requests.get(base + "/again", timeout=REQUEST_TIMEOUT).text == "two"
+        # Errors of the application reach the terminal.
+        assert requests.get(base + "/app/boom", timeout=REQUEST_TIMEOUT).status_code == 500
+        time.sleep(1)
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+        try:
+            output, _ = proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+    assert proc.returncode == 0, output
+    assert "helper.py changed" in output and "site.conf changed" in output
+    assert "the new configuration is invalid" in output and "NoSuchDirective" in output
+    assert "marker-8811" in output
