@@ -115,11 +115,24 @@ class Instance:
 
     @property
     def port(self) -> Optional[int]:
+        address = self.address
+        return address[1] if address else None
+
+    @property
+    def address(self) -> Optional[tuple[str, int]]:
+        """(host, port) to reach the first Listen line at (a wildcard means loopback)."""
         value = _directive(self._text(), "Listen")
         if not value:
             return None
-        digits = value.rpartition(":")[2]
-        return int(digits) if digits.isdigit() else None
+        host, _, digits = value.rpartition(":")
+        if not digits.isdigit():
+            return None
+        host = host.strip("[]")
+        if host in ("", "0.0.0.0", "*"):
+            host = "127.0.0.1"
+        elif host == "::":
+            host = "::1"
+        return host, int(digits)
 
 
 def resolve_instance(target: Path | str) -> Instance:
@@ -285,9 +298,9 @@ class _LogWatch:
         return f"\n{self.path}:\n{text}" if text else f"\n(nothing new in {self.path})"
 
 
-def _accepts(port: int) -> bool:
+def _accepts(address: tuple[str, int]) -> bool:
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+        with socket.create_connection(address, timeout=0.5):
             return True
     except OSError:
         return False
@@ -354,13 +367,13 @@ def start_instance(inst: Instance, timeout: float = 30.0) -> int:
     if result.returncode != 0:
         raise CLIError(f"httpd -k start failed (status {result.returncode}):\n"
                        f"{_output(result)}{log.report()}")
-    port = inst.port
+    address = inst.address
     deadline = time.monotonic() + timeout
     while True:
         pid = read_pid(inst)
         if pid is not None and not is_alive(pid):
             raise CLIError(f"httpd (PID {pid}) exited during start-up{log.report()}")
-        if pid is not None and (port is None or _accepts(port)):
+        if pid is not None and (address is None or _accepts(address)):
             return pid
         if pid is None and _FATAL.search(log.new_text()):
             raise CLIError(f"httpd did not start{log.report()}")  # e.g. port in use

@@ -136,7 +136,7 @@ def test_write_basic_config(tmp_path):
     assert "PythonOption k v" in lines
     assert "# hello" in lines
     # §21: sources, byte code and __pycache__ are never served.
-    assert '<FilesMatch "\\.(py|pyc|pyo|pspc|psc)$">' in lines
+    assert "PythonDenyStaticSource On" in lines
     assert any("__pycache__" in line for line in lines)
     assert not [l for l in lines if l.startswith("Include") or ("/etc/apache2" in l and not l.startswith("#"))]
 
