@@ -87,6 +87,8 @@ class Directive:
 
     def render(self, level: int = 0) -> str:
         value = _flip(_value_text(self.val), self.flipslash)
+        if "\n" in value or "\r" in value:  # would start another directive
+            raise ValueError(f"{self.name}: a value cannot contain a line break: {value!r}")
         return f"{INDENT * level}{self.name} {value}".rstrip()
 
     def __str__(self) -> str:
@@ -141,6 +143,8 @@ for _name in _ONE_VALUE_DIRECTIVES:
     __all__.append(_name)
 LogFormat = _make_directive_class("LogFormat", 0)  # formats contain backslash escapes
 __all__.append("LogFormat")
+# A Python expression: its backslashes are escapes, never path separators (as in 3.5).
+PythonPath = _make_directive_class("PythonPath", 0)  # noqa: F811
 del _name
 
 
@@ -338,6 +342,16 @@ def pythonpath_expr(paths: Sequence[str]) -> str:
     return '"sys.path+[' + ", ".join(f"'{p}'" for p in paths) + ']"'
 
 
+def _option_value(option: str) -> str:
+    """``key value`` as one PythonOption line: a value with spaces is quoted (the directive
+    takes one or two arguments); line breaks and double quotes cannot be written."""
+    if "\n" in option or "\r" in option or '"' in option:
+        raise ValueError(f"PythonOption not usable in httpd.conf: {option!r}")
+    key, _, value = option.strip().partition(" ")
+    value = value.strip()
+    return f'{key} "{value}"' if " " in value or "\t" in value else option.strip()
+
+
 def _split_listen(listen: Any) -> tuple[str, int]:
     text = str(listen)
     host, sep, port = text.rpartition(":")
@@ -466,10 +480,11 @@ def write_basic_config(
     if pythonpath:
         section.append(PythonPath(pythonpath_expr([str(Path(p).resolve()) for p in pythonpath])))  # noqa: F821
     for option in pythonoptions:
-        section.append(PythonOption(option))  # noqa: F821
+        section.append(PythonOption(_option_value(option)))  # noqa: F821
     items: list = [Comment(c) for c in mp_comments]
     items.append(section)
     site = Container(*items)
+    str(site)  # a value that cannot be written (a line break) fails here, not in genconfig
 
     package_dir = str(Path(__file__).resolve().parents[1])
     syspath = f"sys.path.insert(0, {package_dir!r})"

@@ -10,7 +10,7 @@ from mod_python import httpdconf
 from mod_python.httpdconf import (
     Comment, Container, ContainerTag, Directive, Directory, Files, IfModule, Listen,
     Location, LogFormat, PythonHandler, PythonInterpPerDirective, PythonInterpPerDirectory,
-    PythonOption, SetHandler, VirtualHost, DocumentRoot, write_basic_config,
+    PythonOption, PythonPath, SetHandler, VirtualHost, DocumentRoot, write_basic_config,
 )
 
 
@@ -162,3 +162,25 @@ def test_python22_compat_module_imports_nothing():
     namespace: dict = {}
     exec("from mod_python.python22 import *", namespace)
     assert set(namespace) == {"__builtins__"}
+
+
+def test_python_path_keeps_backslashes_as_in_3_5():
+    assert str(PythonPath("\"sys.path+['a\\\\b']\"")) == "PythonPath \"sys.path+['a\\\\b']\""
+    assert str(DocumentRoot("c:\\www")) == "DocumentRoot c:/www"
+
+
+def test_a_value_with_a_line_break_is_refused():
+    with pytest.raises(ValueError, match="line break"):
+        str(PythonHandler("app\nLoadModule evil /tmp/evil.so"))
+
+
+def test_basic_config_quotes_an_option_value_with_spaces(tmp_path):
+    script = write_basic_config(tmp_path / "a", module_path="/x/mod_python.so",
+                                pythonoptions=["greeting hello world", "plain v"])
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         check=True).stdout
+    assert 'PythonOption greeting "hello world"' in out
+    assert "PythonOption plain v" in out
+    with pytest.raises(ValueError):
+        write_basic_config(tmp_path / "b", module_path="/x/mod_python.so",
+                           pythonoptions=["k v\nLoadModule x y"])
