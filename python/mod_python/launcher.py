@@ -130,8 +130,21 @@ def module_dir() -> Path:
 
 
 def default_module_path() -> Path:
-    """``build/mod_python.so`` of the source tree this file belongs to."""
-    return Path(__file__).resolve().parents[2] / "build" / "mod_python.so"
+    """mod_python.so to load: $MP_MODULE_SO, the build of the source tree this file belongs
+    to, or the installed module (LIBEXECDIR of the version.py beside this file)."""
+    env = os.environ.get("MP_MODULE_SO")
+    if env:
+        return Path(env).resolve()
+    here = Path(__file__).resolve()
+    built = here.parents[2] / "build" / "mod_python.so"
+    if built.is_file():
+        return built
+    try:
+        facts = here.with_name("version.py").read_text(encoding="utf-8")
+    except OSError:
+        facts = ""
+    match = re.search(r'^LIBEXECDIR = "([^"]+)"', facts, re.M)
+    return Path(match.group(1) if match else FALLBACK_MODULE_DIR) / "mod_python.so"
 
 
 def server_user() -> Optional[tuple[str, str]]:

@@ -184,3 +184,12 @@ def test_basic_config_quotes_an_option_value_with_spaces(tmp_path):
     with pytest.raises(ValueError):
         write_basic_config(tmp_path / "b", module_path="/x/mod_python.so",
                            pythonoptions=["k v\nLoadModule x y"])
+
+
+def test_launcher_default_module_honours_mp_module_so(monkeypatch, tmp_path):
+    from mod_python import launcher
+
+    monkeypatch.setenv("MP_MODULE_SO", str(tmp_path / "custom.so"))
+    assert launcher.default_module_path() == tmp_path / "custom.so"
+    monkeypatch.delenv("MP_MODULE_SO")
+    assert launcher.default_module_path().name == "mod_python.so"
