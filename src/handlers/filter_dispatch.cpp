@@ -87,11 +87,34 @@ const FilterEntry* configured_entry(const request_rec* r, const char* name, bool
   return cfg != nullptr ? find_entry(cfg->filters, key) : nullptr;
 }
 
+// The Python filter an Apache filter instance stands for. mod_filter runs providers under its
+// own filter record: AddOutputFilterByType's is named "BYTYPE:<name>".
+const FilterEntry* entry_for(const ap_filter_t* f, bool is_input) {
+  const char* name = f->frec->name;
+  const FilterEntry* entry = configured_entry(f->r, name, is_input);
+  if (entry == nullptr && strncasecmp(name, "BYTYPE:", 7) == 0) {
+    entry = configured_entry(f->r, name + 7, is_input);
+  }
+  return entry;
+}
+
 FilterState* state_for(ap_filter_t* f, bool is_input) {
   if (f->ctx != nullptr) return static_cast<FilterState*>(f->ctx);
   if (f->r == nullptr) return nullptr;
-  const FilterEntry* entry = configured_entry(f->r, f->frec->name, is_input);
-  if (entry == nullptr) return nullptr;
+  const FilterEntry* entry = entry_for(f, is_input);
+  if (entry == nullptr) {
+    // Registered somewhere (the name is global) but not configured for this request, or run
+    // by mod_filter's FilterChain under the chain's name: transparent, and said once.
+    apache::log_request(APLOG_WARNING, 0, f->r, "MP0141",
+                        std::string("no Python ") + (is_input ? "input" : "output") +
+                            " filter is configured as '" + f->frec->name +
+                            "' for this request; the data passes unchanged");
+    FilterEntry none{};
+    none.is_input = is_input;
+    f->ctx = new_state(f->r, none);
+    static_cast<FilterState*>(f->ctx)->disabled = true;
+    return static_cast<FilterState*>(f->ctx);
+  }
   f->ctx = new_state(f->r, *entry);
   return static_cast<FilterState*>(f->ctx);
 }
@@ -144,6 +167,12 @@ bool upstream_failed(const python::FilterObject* filter) {
          !APR_STATUS_IS_EAGAIN(filter->upstream_status);
 }
 
+// The filter's exception comes from the client: a body it could not read, or a response it
+// went away from. Normal traffic, logged at info.
+bool client_side_failure(const python::FilterObject* filter) {
+  return upstream_failed(filter) || (filter != nullptr && filter->downstream_failed);
+}
+
 void write_debug_text(ap_filter_t* f, python::FilterObject* filter, std::string text) {
   const char* type = f->r->content_type;
   if (type != nullptr && strncasecmp(type, "text/html", 9) == 0) {
@@ -160,7 +189,7 @@ void log_filter_error(const cpython::Gil& gil, ap_filter_t* f, FilterState* stat
   const char* phase = state->entry.is_input ? "PythonInputFilter" : "PythonOutputFilter";
   std::string prefix = std::string(phase) + " " + state->entry.handler;
   auto lines = cpython::format_current_exception(gil);
-  int level = upstream_failed(filter) ? APLOG_INFO : APLOG_ERR;
+  int level = client_side_failure(filter) ? APLOG_INFO : APLOG_ERR;
   apache::log_request(level, 0, f->r, "MP0140",
                       prefix + ": filter raised; disabled for the rest of the request");
   for (const auto& line : lines)
@@ -421,6 +450,13 @@ void register_generic_filters() noexcept {
 
 bool register_request_filter(request_rec* r, const char* name, const char* handler, const char* dir,
                              bool is_input) {
+  const ap_filter_rec_t* existing =
+      is_input ? ap_get_input_filter_handle(name) : ap_get_output_filter_handle(name);
+  if (existing != nullptr && (is_input ? existing->filter_func.in_func != python_input_filter
+                                       : existing->filter_func.out_func != python_output_filter)) {
+    PyErr_Format(PyExc_ValueError, "the filter name '%s' is already used by another module", name);
+    return false;
+  }
   RequestState* state = request_state(r);
   if (state->filters == nullptr) state->filters = apr_hash_make(r->pool);
   auto* entry = static_cast<FilterEntry*>(apr_pcalloc(r->pool, sizeof(FilterEntry)));
@@ -453,11 +489,12 @@ bool add_request_filter(request_rec* r, const char* name, bool is_input) {
                  is_input ? "output" : "input");
     return false;
   }
-  ap_filter_t* added = is_input ? ap_add_input_filter(name, nullptr, r, r->connection)
-                                : ap_add_output_filter(name, nullptr, r, r->connection);
-  if (added == nullptr) {
-    PyErr_Format(PyExc_ValueError, "no filter named '%s' is registered", name);
-    return false;
+  // An unknown name is logged by httpd (AH00082) and the request goes on without it, as in
+  // 3.5: a page must not fail because an optional filter's module is not loaded.
+  if (is_input) {
+    ap_add_input_filter(name, nullptr, r, r->connection);
+  } else {
+    ap_add_output_filter(name, nullptr, r, r->connection);
   }
   return true;
 }

@@ -1,6 +1,7 @@
 // mp_filter implementation: read/readline/write/flush/close/pass_on/disable over brigades.
 #include "python/filter_object.h"
 
+#include <cctype>
 #include <cstring>
 #include <string>
 
@@ -70,7 +71,12 @@ bool fetch_input(FilterObject* filter) {
   if (status != APR_SUCCESS) {
     filter->upstream_status = status;
     char reason[128];
-    apr_strerror(status, reason, sizeof(reason));
+    if (status == AP_FILTER_ERROR) {
+      apr_cpystrn(reason, "the body was refused (over LimitRequestBody, or malformed)",
+                  sizeof(reason));
+    } else {
+      apr_strerror(status, reason, sizeof(reason));
+    }
     PyErr_Format(PyExc_OSError, "Input filter read error: %s", reason);
     return false;
   }
@@ -215,6 +221,7 @@ PyObject* pass_out(FilterObject* filter) {
   }
   if (filter->consumed != nullptr) apr_brigade_cleanup(filter->consumed);
   if (status != APR_SUCCESS) {
+    filter->downstream_failed = true;
     PyErr_SetString(PyExc_OSError, "Flush failed, client closed connection.");
     return nullptr;
   }
@@ -376,9 +383,15 @@ Ref make_filter(const cpython::Gil& gil, ModuleState* st, ap_filter_t* f, bool i
   obj->block = APR_BLOCK_READ;
   obj->readbytes = 0;
   obj->upstream_status = APR_SUCCESS;
+  obj->downstream_failed = false;
   obj->fetches = 0;
   obj->req = Py_NewRef(req != nullptr ? req : Py_None);
-  obj->name = cpython::str_or_none(gil, name).release();
+  // httpd records filter names in lower case; 3.5 filters compare against that.
+  std::string lowered = name != nullptr ? name : "";
+  for (char& ch : lowered) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  obj->name = name != nullptr ? PyUnicode_FromStringAndSize(lowered.data(),
+                                                            static_cast<Py_ssize_t>(lowered.size()))
+                              : Py_NewRef(Py_None);
   obj->handler = cpython::str_or_none(gil, handler).release();
   obj->dir = cpython::str_or_none(gil, dir).release();
   obj->softspace = 0;

@@ -28,6 +28,7 @@ struct FilterObject {
   apr_read_type_e block;
   apr_off_t readbytes;
   apr_status_t upstream_status;  // input: the last failed read of the next filter
+  bool downstream_failed;        // output: passing data on failed (the client went away)
   int fetches;                   // input: reads of the next filter during this call
   PyObject* req;                 // request object (or None)
   PyObject* name;

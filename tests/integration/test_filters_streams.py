@@ -140,6 +140,15 @@ EDGE = '''
             filter.close()
 
 
+    def names_itself(filter):
+        data = filter.read()
+        if data is None:
+            filter.write(("|name=%s" % filter.name).encode())
+            filter.close()
+        elif data:
+            filter.write(data)
+
+
     def numbering(filter):
         req = filter.req
         line = filter.readline()
@@ -202,6 +211,31 @@ PAGES = '''
         while not os.path.exists(go) and time.time() < deadline:
             time.sleep(0.02)
         req.write("second\\n")
+        return apache.OK
+
+
+    def big(req):
+        req.content_type = "text/plain"
+        for _ in range(400):
+            req.write("x" * 65536)
+        return apache.OK
+
+
+    def register_deflate(req):
+        try:
+            req.register_output_filter("DEFLATE", "edge::upper")
+            outcome = "registered"
+        except ValueError as exc:
+            outcome = "ValueError: %s" % exc
+        req.add_output_filter("NO_SUCH_FILTER_ANYWHERE")
+        req.content_type = "text/plain"
+        req.write(outcome)
+        return apache.OK
+
+
+    def filter_name(req):
+        req.content_type = "text/plain"
+        req.write("body")
         return apache.OK
 
 
@@ -387,3 +421,37 @@ def test_a_filter_name_of_another_module_is_refused(tmp_path, directive):
     result = configtest(tmp_path, f"{directive} edge DEFLATE\n", ["deflate"])
     assert result.returncode != 0
     assert "DEFLATE" in result.stderr and "another module" in result.stderr
+
+
+def test_add_output_filter_by_type_runs_the_python_filter(apache):
+    srv = apache(
+        in_directory("PythonOutputFilter edge::upper UPPER",
+                     "AddOutputFilterByType UPPER text/plain", handler=None),
+        files={**FILES, "a.txt": "by type\n", "b.html": "<p>not text/plain</p>\n"},
+        extra_modules=("filter",),
+    )
+    assert srv.get("/a.txt").text == "BY TYPE\n"
+    assert srv.get("/b.html").text == "<p>not text/plain</p>\n"
+
+
+@pytest.mark.allow_log("AH00082")
+def test_request_filters_cannot_take_another_modules_name_and_unknown_ones_are_skipped(apache):
+    srv = serve(apache, "PythonHandler pages::register_deflate", extra_modules=("deflate",))
+    r = srv.get("/x")
+    assert r.status_code == 200
+    assert r.text == "ValueError: the filter name 'DEFLATE' is already used by another module"
+    srv.wait_for_log("AH00082")
+
+
+def test_filter_name_is_lower_case_as_httpd_records_it(apache):
+    srv = serve(apache, *output("filter_name", "names_itself"))
+    assert srv.get("/x").text == "body|name=out"
+
+
+def test_client_leaving_during_filtered_output_is_not_an_error(apache):
+    srv = serve(apache, *output("big", "upper"), log_level="info")
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=REQUEST_TIMEOUT) as sock:
+        sock.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert sock.recv(1000)
+    srv.wait_for_log("client closed connection")
+    # The harness fails the test on any error-level line.
