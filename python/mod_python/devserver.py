@@ -10,7 +10,8 @@ __all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES"]
 
 # Code, configuration and templates: a change to any of them should show on the next request.
 WATCHED_SUFFIXES = frozenset({
-    ".py", ".wsgi", ".conf", ".psp", ".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl",
+    ".py", ".wsgi", ".conf", ".psp", ".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl", ".tpl",
+    ".mako", ".xml",
     ".txt", ".json", ".ini", ".cfg", ".toml", ".yaml", ".yml",
 })
 # Never walked: byte code, version control, virtual environments' and tools' caches.

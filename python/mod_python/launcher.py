@@ -175,6 +175,12 @@ def _quote(path: Path | str) -> str:
     return f'"{text}"'
 
 
+def _regex_path(path: Path | str) -> str:
+    """``path`` as a literal inside a quoted regular expression of httpd.conf."""
+    _quote(path)  # the same characters are refused
+    return re.sub(r"([\\.^$|?*+()\[\]{}])", r"\\\1", str(path))
+
+
 # ------------------------------------------------------------------------- config
 
 
@@ -270,8 +276,13 @@ def render_config(
             '<DirectoryMatch "/__pycache__(/|$)">',
             "    Require all denied",
             "</DirectoryMatch>",
-            "# Nor dot-files (.env, .htpasswd) or the launcher's site.conf.",
-            '<FilesMatch "^(\\.|site\\.conf$)">',
+            "# Nor what hides in an application directory: dot-directories (.git, .venv, .ssh),",
+            "# dot-files (.env), databases, editor backups, keys and the launcher's site.conf.",
+            f'<DirectoryMatch "^{_regex_path(docroot)}/(.+/)?\\.">',
+            "    Require all denied",
+            "</DirectoryMatch>",
+            '<FilesMatch "^(\\.|site\\.conf$)|~$|\\.(sqlite3?|db|bak|orig|swp|swo|pyi|pyx|pxd'
+            '|pem|key)$">',
             "    Require all denied",
             "</FilesMatch>",
         ]
@@ -688,24 +699,59 @@ def _devserver():
     return module
 
 
-def _reload(args: argparse.Namespace, root: Path, server: "ApacheInstance", reason: str) -> None:
+def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
+    """Adds ``(<snippet_name> line M)`` to httpd's "line N of .../httpd.conf" when line N
+    comes from the caller's snippet, which is what the user wrote."""
+    lines = config.split("\n")
+    try:
+        start = lines.index("# ---- caller-supplied configuration ----") + 2  # 1-based
+    except ValueError:
+        return text
+
+    def note(match: "re.Match[str]") -> str:
+        number = int(match.group(1))
+        if number < start:
+            return match.group(0)
+        return f"{match.group(0)} ({snippet_name} line {number - start + 1})"
+
+    return re.sub(r"line (\d+) of \S*httpd\.conf(?:\.new)?:?", note, text)
+
+
+def _reload(args: argparse.Namespace, root: Path, server: "ApacheInstance", reason: str) -> bool:
     """Renders the configuration again (site.conf may have changed) and restarts Apache's
-    children gracefully, so that every module is imported afresh."""
+    children gracefully, so that every module is imported afresh. A configuration that
+    passes ``httpd -t`` but stops httpd (a Listen port in use) is undone and httpd started
+    again. False when httpd could not be brought back."""
     print(f"reloading ({reason}): graceful restart ...", file=sys.stderr, flush=True)
+    snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
+    previous = server.config
     try:
         config, _ = _build(args, root)
     except (ApacheError, ValueError, OSError) as exc:
         print(f"error: {exc}; still serving the previous configuration", file=sys.stderr)
-        config = server.config
-    if config != server.config:
+        config = previous
+    if config != previous:
         problem = server.reconfigure(config)
         if problem is not None:
-            print(f"error: the new configuration is invalid; still serving the previous one:\n"
-                  f"{problem}", file=sys.stderr, flush=True)
+            print("error: the new configuration is invalid; still serving the previous one:\n"
+                  + explain_config_lines(problem, config, snippet_name),
+                  file=sys.stderr, flush=True)
     try:
         server.graceful_restart()
+        return True
+    except ApacheError as exc:
+        print(f"error: {explain_config_lines(str(exc), server.config, snippet_name)}",
+              file=sys.stderr, flush=True)
+    if server.is_running():
+        return True
+    print("starting again with the previous configuration ...", file=sys.stderr, flush=True)
+    server.reconfigure(previous)
+    try:
+        server.start()
+        return True
     except ApacheError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return False
 
 
 def _cmd_serve(args: argparse.Namespace) -> int:
@@ -737,7 +783,9 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         try:
             server.start()
         except ApacheError as exc:
-            print(f"error: {exc}", file=sys.stderr)
+            snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
+            print(f"error: {explain_config_lines(str(exc), config, snippet_name)}",
+                  file=sys.stderr)
             if own_root:
                 keep_root = True  # the error names files in it
                 print(f"(server root kept for inspection: {root})", file=sys.stderr)
@@ -774,13 +822,14 @@ def _cmd_serve(args: argparse.Namespace) -> int:
                 next_scan = time.monotonic() + 1.0
                 if changed is not None:
                     reason = f"{changed} changed"
+            if reason is not None and not _reload(args, root, server, reason):
+                break
             if reason is not None:
-                _reload(args, root, server, reason)
                 continue
             time.sleep(0.2)
         if server.is_running():
             print("stopping Apache ...", file=sys.stderr)
-            server.stop()
+            server.stop(timeout=3.0)  # a development server stops now, not after httpd's wait
             return 0
         print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",
               file=sys.stderr)

@@ -5,6 +5,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -263,6 +264,10 @@ def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
         cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     base = f"http://127.0.0.1:{port}"
+    seen: list = []
+    reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")),
+                              daemon=True)
+    reader.start()
     try:
         _wait_for_port(port, proc)
         # A Django-style wsgi.py runs (not refused as Python source).
@@ -275,9 +280,21 @@ def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
                      + 'WSGIScriptAlias /again "@APP_DIR@/project/wsgi.py"\n')
         _poll(base + "/again", "two")
         # A broken site.conf is refused; the previous configuration keeps serving.
-        _touch_later(app / "site.conf", "NoSuchDirective here\n")
+        _touch_later(app / "site.conf", "# comment\nNoSuchDirective here\n")
         time.sleep(3)
         assert requests.get(base + "/again", timeout=REQUEST_TIMEOUT).text == "two"
+        # One that passes httpd -t but stops httpd (its port is taken): httpd is started
+        # again with the previous configuration.
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen(1)
+            _touch_later(app / "site.conf", WSGI_PROJECT["site.conf"]
+                         + f"Listen 127.0.0.1:{busy.getsockname()[1]}\n")
+            deadline = time.monotonic() + 30
+            while "starting again with the previous configuration" not in "".join(seen):
+                assert time.monotonic() < deadline, "".join(seen)
+                time.sleep(0.2)
+        _poll(base + "/again", "two")
         # Errors of the application reach the terminal.
         assert requests.get(base + "/app/boom", timeout=REQUEST_TIMEOUT).status_code == 500
         time.sleep(1)
@@ -285,11 +302,14 @@ def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
         if proc.poll() is None:
             proc.send_signal(signal.SIGINT)
         try:
-            output, _ = proc.communicate(timeout=30)
+            proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
-            output, _ = proc.communicate()
+            proc.wait()
+        reader.join(timeout=10)
+    output = "".join(seen)
     assert proc.returncode == 0, output
     assert "helper.py changed" in output and "site.conf changed" in output
     assert "the new configuration is invalid" in output and "NoSuchDirective" in output
+    assert "site.conf line 2)" in output
     assert "marker-8811" in output

@@ -39,6 +39,10 @@ FILES = {
     "cache.pyc": b"\x00\x01",
     "notes.txt": "plain text\n",
     ".env": "PASSWORD=x\n",
+    ".git/config": "[core] secret\n",
+    "sub/.venv/pyvenv.cfg": "secret = venv\n",
+    "db.sqlite3": "secret database\n",
+    "settings.py~": "secret = backup\n",
     "handled/page.py": PAGE,
     "handled/other.py": "secret = 3\n",
     "wsgi/django_style.py": WSGI,
@@ -53,7 +57,9 @@ def srv(apache):
 
 @pytest.mark.parametrize("path", ["/plain.py", "/script.wsgi", "/page.psp", "/cache.pyc",
                                   "/wsgi/django_style.py",
-                                  pytest.param("/.env", marks=pytest.mark.allow_log("AH01630"))])
+                                  *[pytest.param(path, marks=pytest.mark.allow_log("AH01630"))
+                                    for path in ("/.env", "/.git/config", "/sub/.venv/pyvenv.cfg",
+                                                 "/db.sqlite3", "/settings.py~")]])
 def test_source_is_not_sent_as_a_static_file(srv, path):
     r = srv.get(path)
     assert r.status_code == 403
