@@ -2,11 +2,18 @@
 live in the terminal, and a watch on the application's files that triggers a reload.
 """
 
+import argparse
 import os
+import re
+import shutil
+import signal
+import sys
+import tempfile
+import time
 from pathlib import Path
-from typing import Iterable, Optional
+from typing import Any, Iterable, Optional
 
-__all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES"]
+__all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES", "explain_config_lines", "serve"]
 
 # Code, configuration and templates: a change to any of them should show on the next request.
 WATCHED_SUFFIXES = frozenset({
@@ -95,3 +102,144 @@ class TreeWatcher:
             if path not in current:
                 return path
         return None
+
+
+def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
+    """Adds ``(<snippet_name> line M)`` to httpd's "line N of .../httpd.conf" when line N
+    comes from the caller's snippet, which is what the user wrote."""
+    lines = config.split("\n")
+    try:
+        start = lines.index("# ---- caller-supplied configuration ----") + 2  # 1-based
+    except ValueError:
+        return text
+
+    def note(match: "re.Match[str]") -> str:
+        number = int(match.group(1))
+        if number < start:
+            return match.group(0)
+        return f"{match.group(0)} ({snippet_name} line {number - start + 1})"
+
+    return re.sub(r"line (\d+) of \S*httpd\.conf(?:\.new)?:?", note, text)
+
+
+def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason: str) -> bool:
+    """Renders the configuration again (site.conf may have changed) and restarts Apache's
+    children gracefully, so that every module is imported afresh. A configuration that
+    passes ``httpd -t`` but stops httpd (a Listen port in use) is undone and httpd started
+    again. False when httpd could not be brought back."""
+    print(f"reloading ({reason}): graceful restart ...", file=sys.stderr, flush=True)
+    snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
+    previous = server.config
+    try:
+        config, _ = lib._build(args, root)
+    except (lib.ApacheError, ValueError, OSError) as exc:
+        print(f"error: {exc}; still serving the previous configuration", file=sys.stderr)
+        config = previous
+    if config != previous:
+        problem = server.reconfigure(config)
+        if problem is not None:
+            print("error: the new configuration is invalid; still serving the previous one:\n"
+                  + explain_config_lines(problem, config, snippet_name),
+                  file=sys.stderr, flush=True)
+    try:
+        server.graceful_restart()
+        return True
+    except lib.ApacheError as exc:
+        print(f"error: {explain_config_lines(str(exc), server.config, snippet_name)}",
+              file=sys.stderr, flush=True)
+    if server.is_running():
+        return True
+    print("starting again with the previous configuration ...", file=sys.stderr, flush=True)
+    server.reconfigure(previous)
+    try:
+        server.start()
+        return True
+    except lib.ApacheError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return False
+
+
+def serve(lib: Any, args: argparse.Namespace) -> int:
+    """``launcher serve``: ``lib`` is the launcher module (this file is loaded beside it)."""
+    module = Path(args.module)
+    if not module.is_file():
+        print(f"error: {module} does not exist (run `make build` first)", file=sys.stderr)
+        return 2
+    own_root = args.root is None
+    root = Path(args.root or tempfile.mkdtemp(prefix="mod_python-serve-")).resolve()
+    keep_root = bool(args.keep_root)
+    try:
+        try:
+            config, user = lib._build(args, root)
+        except (lib.ApacheError, ValueError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        lib.prepare_root(root, user)
+        lib._warn_unreadable(Path(args.app_dir).resolve(), user)
+        server = lib.ApacheInstance(root, config, args.port, die_with_parent=True,
+                                preload=getattr(args, "preload", None),
+                                pass_sanitizer_env=bool(getattr(args, "preload", None)))
+        signals: list[int] = []
+
+        def note(signum: int, _frame: object) -> None:
+            signals.append(signum)
+
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, note)
+        try:
+            server.start()
+        except lib.ApacheError as exc:
+            snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
+            print(f"error: {explain_config_lines(str(exc), config, snippet_name)}",
+                  file=sys.stderr)
+            if own_root:
+                keep_root = True  # the error names files in it
+                print(f"(server root kept for inspection: {root})", file=sys.stderr)
+            return 1
+        app_dir = Path(args.app_dir).resolve()
+        print(f"mod_python: serving {app_dir} at {server.url('/')}  (Ctrl-C to stop)")
+        print(f"server root: {root}\nerror log:   {server.error_log_path}")
+        watcher = None
+        if args.reload:
+            sources = [app_dir] + ([Path(args.config_snippet)] if args.config_snippet else [])
+            watcher = TreeWatcher(sources, excluded=[root])
+            print("reloading on changes to the application's files "
+                  f"({len(watcher.snapshot)} watched; --no-reload to turn off)")
+            if watcher.truncated:
+                print("warning: only the first files are watched; use --no-reload and "
+                      f"kill -HUP {os.getpid()} instead", file=sys.stderr)
+        print(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
+        follower = LogFollower(server.error_log_path)
+        follower.new_text()  # start-up lines were shown above or are in the file
+        next_scan = time.monotonic() + 1.0
+        while server.is_running():
+            if args.log_to_terminal:
+                sys.stderr.write(follower.new_text())
+                sys.stderr.flush()
+            reason = None
+            if signals and signals[-1] == signal.SIGHUP:
+                signals.clear()
+                reason = "SIGHUP"
+            elif signals:
+                break
+            elif watcher is not None and time.monotonic() >= next_scan:
+                changed = watcher.changed()
+                next_scan = time.monotonic() + 1.0
+                if changed is not None:
+                    reason = f"{changed} changed"
+            if reason is not None and not _reload(lib, args, root, server, reason):
+                break
+            if reason is not None:
+                continue
+            time.sleep(0.2)
+        if server.is_running():
+            print("stopping Apache ...", file=sys.stderr)
+            server.stop(timeout=3.0)  # a development server stops now, not after httpd's wait
+            return 0
+        print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",
+              file=sys.stderr)
+        print(server.error_log()[-4000:], file=sys.stderr)
+        return 1
+    finally:
+        if own_root and not keep_root:
+            shutil.rmtree(root, ignore_errors=True)

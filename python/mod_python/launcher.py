@@ -18,7 +18,6 @@ import grp
 import os
 import pwd
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -657,6 +656,7 @@ def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[st
         snippet=_site_snippet(args, root, app_dir),
         log_level=args.log_level,
         document_root=Path(args.document_root).resolve() if args.document_root else app_dir,
+        extra_modules=tuple(getattr(args, "load_module", None) or ()),
         user=user,
     )
     return config, user
@@ -699,147 +699,6 @@ def _devserver():
     return module
 
 
-def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
-    """Adds ``(<snippet_name> line M)`` to httpd's "line N of .../httpd.conf" when line N
-    comes from the caller's snippet, which is what the user wrote."""
-    lines = config.split("\n")
-    try:
-        start = lines.index("# ---- caller-supplied configuration ----") + 2  # 1-based
-    except ValueError:
-        return text
-
-    def note(match: "re.Match[str]") -> str:
-        number = int(match.group(1))
-        if number < start:
-            return match.group(0)
-        return f"{match.group(0)} ({snippet_name} line {number - start + 1})"
-
-    return re.sub(r"line (\d+) of \S*httpd\.conf(?:\.new)?:?", note, text)
-
-
-def _reload(args: argparse.Namespace, root: Path, server: "ApacheInstance", reason: str) -> bool:
-    """Renders the configuration again (site.conf may have changed) and restarts Apache's
-    children gracefully, so that every module is imported afresh. A configuration that
-    passes ``httpd -t`` but stops httpd (a Listen port in use) is undone and httpd started
-    again. False when httpd could not be brought back."""
-    print(f"reloading ({reason}): graceful restart ...", file=sys.stderr, flush=True)
-    snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
-    previous = server.config
-    try:
-        config, _ = _build(args, root)
-    except (ApacheError, ValueError, OSError) as exc:
-        print(f"error: {exc}; still serving the previous configuration", file=sys.stderr)
-        config = previous
-    if config != previous:
-        problem = server.reconfigure(config)
-        if problem is not None:
-            print("error: the new configuration is invalid; still serving the previous one:\n"
-                  + explain_config_lines(problem, config, snippet_name),
-                  file=sys.stderr, flush=True)
-    try:
-        server.graceful_restart()
-        return True
-    except ApacheError as exc:
-        print(f"error: {explain_config_lines(str(exc), server.config, snippet_name)}",
-              file=sys.stderr, flush=True)
-    if server.is_running():
-        return True
-    print("starting again with the previous configuration ...", file=sys.stderr, flush=True)
-    server.reconfigure(previous)
-    try:
-        server.start()
-        return True
-    except ApacheError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return False
-
-
-def _cmd_serve(args: argparse.Namespace) -> int:
-    module = Path(args.module)
-    if not module.is_file():
-        print(f"error: {module} does not exist (run `make build` first)", file=sys.stderr)
-        return 2
-    own_root = args.root is None
-    root = Path(args.root or tempfile.mkdtemp(prefix="mod_python-serve-")).resolve()
-    keep_root = bool(args.keep_root)
-    try:
-        try:
-            config, user = _build(args, root)
-        except (ApacheError, ValueError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            return 2
-        prepare_root(root, user)
-        _warn_unreadable(Path(args.app_dir).resolve(), user)
-        server = ApacheInstance(root, config, args.port, die_with_parent=True,
-                                preload=getattr(args, "preload", None),
-                                pass_sanitizer_env=bool(getattr(args, "preload", None)))
-        signals: list[int] = []
-
-        def note(signum: int, _frame: object) -> None:
-            signals.append(signum)
-
-        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-            signal.signal(signum, note)
-        try:
-            server.start()
-        except ApacheError as exc:
-            snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
-            print(f"error: {explain_config_lines(str(exc), config, snippet_name)}",
-                  file=sys.stderr)
-            if own_root:
-                keep_root = True  # the error names files in it
-                print(f"(server root kept for inspection: {root})", file=sys.stderr)
-            return 1
-        devserver = _devserver()
-        app_dir = Path(args.app_dir).resolve()
-        print(f"mod_python: serving {app_dir} at {server.url('/')}  (Ctrl-C to stop)")
-        print(f"server root: {root}\nerror log:   {server.error_log_path}")
-        watcher = None
-        if args.reload:
-            sources = [app_dir] + ([Path(args.config_snippet)] if args.config_snippet else [])
-            watcher = devserver.TreeWatcher(sources, excluded=[root])
-            print("reloading on changes to the application's files "
-                  f"({len(watcher.snapshot)} watched; --no-reload to turn off)")
-            if watcher.truncated:
-                print("warning: only the first files are watched; use --no-reload and "
-                      f"kill -HUP {os.getpid()} instead", file=sys.stderr)
-        print(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
-        follower = devserver.LogFollower(server.error_log_path)
-        follower.new_text()  # start-up lines were shown above or are in the file
-        next_scan = time.monotonic() + 1.0
-        while server.is_running():
-            if args.log_to_terminal:
-                sys.stderr.write(follower.new_text())
-                sys.stderr.flush()
-            reason = None
-            if signals and signals[-1] == signal.SIGHUP:
-                signals.clear()
-                reason = "SIGHUP"
-            elif signals:
-                break
-            elif watcher is not None and time.monotonic() >= next_scan:
-                changed = watcher.changed()
-                next_scan = time.monotonic() + 1.0
-                if changed is not None:
-                    reason = f"{changed} changed"
-            if reason is not None and not _reload(args, root, server, reason):
-                break
-            if reason is not None:
-                continue
-            time.sleep(0.2)
-        if server.is_running():
-            print("stopping Apache ...", file=sys.stderr)
-            server.stop(timeout=3.0)  # a development server stops now, not after httpd's wait
-            return 0
-        print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",
-              file=sys.stderr)
-        print(server.error_log()[-4000:], file=sys.stderr)
-        return 1
-    finally:
-        if own_root and not keep_root:
-            shutil.rmtree(root, ignore_errors=True)
-
-
 def _port(text: str) -> int:
     try:
         port = int(text)
@@ -874,6 +733,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--document-root", type=Path, default=None,
                          help="DocumentRoot (default: the app dir)")
         cmd.add_argument("--log-level", default="warn")
+        cmd.add_argument("--load-module", action="append", default=[], metavar="NAME",
+                         help="also load mod_NAME.so (headers, rewrite, ...) or a .so path; "
+                              "repeatable")
         cmd.add_argument("--preload", default=None,
                          help="library to LD_PRELOAD into apache2 (e.g. libasan for a "
                               "sanitizer build of the module)")
@@ -891,7 +753,7 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
-        return _cmd_serve(args)
+        return _devserver().serve(sys.modules[__name__], args)
     return _cmd_config(args)
 
 
