@@ -209,12 +209,14 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
                 print("warning: only the first files are watched; use --no-reload and "
                       f"kill -HUP {os.getpid()} instead", file=sys.stderr)
         print(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
-        follower = LogFollower(server.error_log_path)
-        follower.new_text()  # start-up lines were shown above or are in the file
+        followers = [LogFollower(server.error_log_path), LogFollower(root / lib.ACCESS_LOG)]
+        for follower in followers:
+            follower.new_text()  # start-up lines were shown above or are in the file
         next_scan = time.monotonic() + 1.0
         while server.is_running():
             if args.log_to_terminal:
-                sys.stderr.write(follower.new_text())
+                for follower in followers:
+                    sys.stderr.write(follower.new_text())
                 sys.stderr.flush()
             reason = None
             if signals and signals[-1] == signal.SIGHUP:

@@ -98,6 +98,7 @@ LOGS_DIR = Path("logs")
 RUN_DIR = Path("run")
 HTDOCS_DIR = Path("htdocs")
 ERROR_LOG = LOGS_DIR / "error.log"
+ACCESS_LOG = LOGS_DIR / "access.log"
 PID_FILE = RUN_DIR / "httpd.pid"
 
 
@@ -198,6 +199,7 @@ def render_config(
     mpm_settings: Optional[Mapping[str, int]] = None,
     deny_source: bool = True,
     modules_dir: Optional[Path] = None,
+    access_log: bool = False,
     published_py: bool = False,  # noqa: ARG001 (kept for callers; .py URLs always work now)
 ) -> str:
     """Return a complete, self-contained httpd.conf.
@@ -228,6 +230,8 @@ def render_config(
         f"DefaultRuntimeDir {_quote(root / RUN_DIR)}",
         f"ErrorLog {_quote(root / ERROR_LOG)}",
         f"LogLevel {log_level}",
+        *([f'CustomLog {_quote(root / ACCESS_LOG)} "%h \\"%r\\" %>s %b %{{ms}}Tms"']
+          if access_log else []),
         "ServerTokens Full",
         "HostnameLookups Off",
         "",
@@ -658,6 +662,7 @@ def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[st
         document_root=Path(args.document_root).resolve() if args.document_root else app_dir,
         extra_modules=tuple(getattr(args, "load_module", None) or ()),
         user=user,
+        access_log=bool(getattr(args, "log_to_terminal", False)),
     )
     return config, user
 
@@ -746,7 +751,7 @@ def _parser() -> argparse.ArgumentParser:
                              help="graceful restart when a file of the app dir changes "
                                   "(code, site.conf, templates); default: on")
             cmd.add_argument("--log-to-terminal", action=argparse.BooleanOptionalAction,
-                             default=True, help="copy the error log to stderr as it grows")
+                             default=True, help="copy the error log and an access log to stderr as they grow")
     return parser
 
 

@@ -313,3 +313,4 @@ def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
     assert "the new configuration is invalid" in output and "NoSuchDirective" in output
     assert "site.conf line 2)" in output
     assert "marker-8811" in output
+    assert '"GET /app/boom HTTP/1.1" 500' in output  # the access log reaches the terminal
