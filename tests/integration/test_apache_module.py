@@ -4,7 +4,7 @@ import os
 import socket
 import time
 
-from mphelpers import JSON_PAGE, in_directory
+from mphelpers import JSON_PAGE, SHUTDOWN_RACE, in_directory
 
 MPM = os.environ.get("MP_TEST_MPM", "event")
 
@@ -249,19 +249,26 @@ def test_stat(apache):
 
 
 def test_register_cleanup_runs_at_child_exit(apache):
-    srv = serve(
-        apache,
-        "register_cleanup",
-        "PythonOption exit_file @ROOT@/run/exit.txt",
-        "PythonOption server_exit_file @ROOT@/run/server_exit.txt",
-    )
-    assert srv.get("/x").text == "registered"
-    exit_file = srv.root / "run" / "exit.txt"
-    server_exit_file = srv.root / "run" / "server_exit.txt"
-    assert not exit_file.exists()
-    srv.stop()  # SIGTERM: children exit cleanly
-    assert exit_file.read_text() == "child exit cleanup ran in 127.0.0.1"
-    assert server_exit_file.read_text() == "server cleanup ran"
+    # httpd's event MPM itself now and then segfaults a child that SIGTERM reaches while it
+    # shuts down (mphelpers.SHUTDOWN_RACE, seen without this module); no cleanup can run in
+    # a crashed child, so only that case is tried again with a fresh server.
+    for attempt in range(3):
+        srv = serve(
+            apache,
+            "register_cleanup",
+            "PythonOption exit_file @ROOT@/run/exit.txt",
+            "PythonOption server_exit_file @ROOT@/run/server_exit.txt",
+        )
+        assert srv.get("/x").text == "registered"
+        exit_file = srv.root / "run" / "exit.txt"
+        server_exit_file = srv.root / "run" / "server_exit.txt"
+        assert not exit_file.exists()
+        srv.stop()  # SIGTERM: children exit cleanly
+        if not exit_file.exists() and SHUTDOWN_RACE.search(srv.error_log()) and attempt < 2:
+            continue
+        assert exit_file.read_text() == "child exit cleanup ran in 127.0.0.1"
+        assert server_exit_file.read_text() == "server cleanup ran"
+        return
 
 
 def test_prefork_child_stopped_inside_python_exits_at_once(apache):
