@@ -10,20 +10,14 @@ import time
 import pytest
 
 from mphelpers import REQUEST_TIMEOUT, in_directory
+from test_filters import FILES as FILTER_TEST_FILES
 from test_session_socache import configtest
 
 EDGE = '''
     from mod_python import apache
 
-
-    def upper(filter):
-        """The canonical filter of the mod_python documentation."""
-        data = filter.read()
-        while data:
-            filter.write(data.upper())
-            data = filter.read()
-        if data is None:
-            filter.close()
+    # test_filters' filt.py: the documentation's canonical filter and a line numberer.
+    from filt import numbering, outputfilter as upper
 
 
     def first_ten_then_close(filter):
@@ -147,48 +141,10 @@ EDGE = '''
             filter.close()
         elif data:
             filter.write(data)
-
-
-    def numbering(filter):
-        req = filter.req
-        line = filter.readline()
-        while line:
-            if getattr(req, "at_line_start", True):
-                req.lineno = getattr(req, "lineno", 0) + 1
-                filter.write(b"%d:" % req.lineno)
-            filter.write(line)
-            req.at_line_start = line.endswith(b"\\n")
-            line = filter.readline()
-        if line is None:
-            filter.close()
 '''
 
-PAGES = '''
-    import hashlib
-    import os
-    import time
+EDGE_PAGES = '''
     from mod_python import apache
-
-
-    def three_writes(req):
-        req.content_type = "text/plain"
-        req.write("hello ")
-        req.write("filtered ")
-        req.write("world")
-        return apache.OK
-
-
-    def digest(req):
-        body = req.read()
-        req.content_type = "text/plain"
-        req.write("%d %s" % (len(body), hashlib.sha256(body).hexdigest()))
-        return apache.OK
-
-
-    def echo(req):
-        req.content_type = "application/octet-stream"
-        req.write(req.read())
-        return apache.OK
 
 
     def use_saved_filter(req):
@@ -200,17 +156,6 @@ PAGES = '''
             outcome = "RuntimeError: %s" % exc
         req.content_type = "text/plain"
         req.write("%d|%s" % (len(body), outcome))
-        return apache.OK
-
-
-    def wait_for_go(req):
-        req.content_type = "text/plain"
-        req.write("first\\n")
-        go = req.get_options()["go"]
-        deadline = time.time() + 10
-        while not os.path.exists(go) and time.time() < deadline:
-            time.sleep(0.02)
-        req.write("second\\n")
         return apache.OK
 
 
@@ -247,7 +192,7 @@ PAGES = '''
         return apache.OK
 '''
 
-FILES = {"edge.py": EDGE, "pages.py": PAGES}
+FILES = {**FILTER_TEST_FILES, "edge.py": EDGE, "edgepages.py": EDGE_PAGES}
 
 
 def serve(apache, *directives, files=None, **kwargs):
@@ -255,12 +200,12 @@ def serve(apache, *directives, files=None, **kwargs):
 
 
 def output(handler, function):
-    return (f"PythonHandler pages::{handler}", f"PythonOutputFilter edge::{function} OUT",
+    return (f"PythonHandler {handler}", f"PythonOutputFilter edge::{function} OUT",
             "SetOutputFilter OUT")
 
 
 def input_(handler, function):
-    return (f"PythonHandler pages::{handler}", f"PythonInputFilter edge::{function} IN",
+    return (f"PythonHandler {handler}", f"PythonInputFilter edge::{function} IN",
             "SetInputFilter IN")
 
 
@@ -278,7 +223,7 @@ def read_all(sock) -> bytes:
 
 
 def test_input_filter_closing_early_never_leaves_the_body_for_a_next_request(apache):
-    srv = serve(apache, *input_("digest", "first_ten_then_close"))
+    srv = serve(apache, *input_("pages::digest", "first_ten_then_close"))
     smuggled = b"GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
     body = b"0123456789" + b"p" * 200_000 + smuggled
     head = b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: %d\r\n\r\n" % len(body)
@@ -295,13 +240,13 @@ def test_input_filter_closing_early_never_leaves_the_body_for_a_next_request(apa
 
 
 def test_pass_on_after_reading_to_the_end_still_ends_the_response(apache):
-    srv = serve(apache, *output("three_writes", "read_then_pass_on"))
+    srv = serve(apache, *output("pages::lower_text", "read_then_pass_on"))
     r = srv.get("/x", timeout=10)
     assert (r.status_code, r.text) == (200, "HELLO FILTERED WORLD")
 
 
 def test_close_without_reading_sends_only_what_was_written(apache):
-    srv = serve(apache, *output("three_writes", "replace_without_reading"))
+    srv = serve(apache, *output("pages::lower_text", "replace_without_reading"))
     with srv.session() as s:
         for _ in range(2):  # the keep-alive connection stays in step
             r = s.get(srv.url("/x"), timeout=10)
@@ -310,20 +255,20 @@ def test_close_without_reading_sends_only_what_was_written(apache):
 
 @pytest.mark.allow_log("MP0140", "marker-5150")
 def test_error_after_flush_does_not_send_the_flushed_input_again(apache):
-    srv = serve(apache, *output("three_writes", "flush_then_raise"))
+    srv = serve(apache, *output("pages::lower_text", "flush_then_raise"))
     r = srv.get("/x")
     assert (r.status_code, r.text) == (200, "HELLO filtered world")
 
 
 def test_filter_object_used_after_its_call_raises(apache):
-    srv = serve(apache, *input_("use_saved_filter", "keep_for_later"))
+    srv = serve(apache, *input_("edgepages::use_saved_filter", "keep_for_later"))
     r = srv.post("/x", data=b"some body")
     assert r.status_code == 200
     assert r.text == "9|RuntimeError: filter object used outside its filter call"
 
 
 def test_output_filter_writing_to_its_own_request_gets_an_error(apache):
-    srv = serve(apache, *output("three_writes", "writes_to_its_request"))
+    srv = serve(apache, *output("pages::lower_text", "writes_to_its_request"))
     r = srv.get("/x", timeout=10)
     assert r.status_code == 200
     assert r.text == ("[the request's I/O cannot be used from inside one of its own filters "
@@ -331,7 +276,7 @@ def test_output_filter_writing_to_its_own_request_gets_an_error(apache):
 
 
 def test_input_filter_writing_more_than_asked_loses_nothing(apache):
-    srv = serve(apache, *input_("digest", "doubling"))
+    srv = serve(apache, *input_("pages::digest", "doubling"))
     body = os.urandom(300_000)
     doubled = bytes(b for byte in body for b in (byte, byte))
     r = srv.post("/x", data=body)
@@ -347,7 +292,7 @@ def test_input_and_output_filters_may_share_a_name(apache):
 
 
 def test_streaming_handler_output_is_not_held_back_by_the_filter(apache):
-    srv = serve(apache, *output("wait_for_go", "upper"), "PythonOption go @ROOT@/run/go")
+    srv = serve(apache, *output("pages::wait_for_go", "upper"), "PythonOption go @ROOT@/run/go")
     go = srv.root / "run" / "go"
     with socket.create_connection(("127.0.0.1", srv.port), timeout=REQUEST_TIMEOUT) as sock:
         sock.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
@@ -365,7 +310,7 @@ def test_streaming_handler_output_is_not_held_back_by_the_filter(apache):
 
 @pytest.mark.allow_log("MP0140", "marker-5151")
 def test_input_filter_raising_after_reading_loses_nothing(apache):
-    srv = serve(apache, *input_("echo", "reads_then_raises"))
+    srv = serve(apache, *input_("pages::echo", "reads_then_raises"))
     body = b"abcdefghij" * 100_000
     r = srv.post("/x", data=body)
     assert r.status_code == 200
@@ -375,21 +320,21 @@ def test_input_filter_raising_after_reading_loses_nothing(apache):
 
 
 def test_input_filter_disabled_after_one_line_loses_nothing(apache):
-    srv = serve(apache, *input_("echo", "one_line_then_disable"))
+    srv = serve(apache, *input_("pages::echo", "one_line_then_disable"))
     body = b"first line\n" + b"rest of the body " * 5000
     r = srv.post("/x", data=body)
     assert r.content == b"FIRST LINE\n" + body[len(b"first line\n"):]
 
 
 def test_input_filter_collecting_a_large_body_until_its_end(apache):
-    srv = serve(apache, *input_("digest", "collect_until_end"))
+    srv = serve(apache, *input_("pages::digest", "collect_until_end"))
     body = os.urandom(2 * 1024 * 1024)  # hundreds of reads of the next filter
     r = srv.post("/x", data=body)
     assert r.text == f"{len(body)} {hashlib.sha256(body[::-1]).hexdigest()}"
 
 
 def test_body_over_the_limit_through_an_input_filter_is_413(apache):
-    srv = serve(apache, *input_("digest", "upper"), "LimitRequestBody 1000")
+    srv = serve(apache, *input_("pages::digest", "upper"), "LimitRequestBody 1000")
     r = srv.post("/x", data=iter([b"a" * 600, b"b" * 600, b"c" * 600]))  # chunked
     assert r.status_code == 413
     assert not srv.log_lines("[python:error]")
@@ -411,7 +356,7 @@ def test_static_file_through_a_filter_that_changes_its_length(apache):
 
 
 def test_readline_returns_a_very_long_line_in_pieces(apache):
-    srv = serve(apache, *output("long_line", "numbering"))
+    srv = serve(apache, *output("edgepages::long_line", "numbering"))
     r = srv.get("/x", timeout=30)
     assert r.text == "1:" + "x" * 32 * 65536 + "\n2:end\n"
 
@@ -436,7 +381,7 @@ def test_add_output_filter_by_type_runs_the_python_filter(apache):
 
 @pytest.mark.allow_log("AH00082")
 def test_request_filters_cannot_take_another_modules_name_and_unknown_ones_are_skipped(apache):
-    srv = serve(apache, "PythonHandler pages::register_deflate", extra_modules=("deflate",))
+    srv = serve(apache, "PythonHandler edgepages::register_deflate", extra_modules=("deflate",))
     r = srv.get("/x")
     assert r.status_code == 200
     assert r.text == "ValueError: the filter name 'DEFLATE' is already used by another module"
@@ -444,12 +389,12 @@ def test_request_filters_cannot_take_another_modules_name_and_unknown_ones_are_s
 
 
 def test_filter_name_is_lower_case_as_httpd_records_it(apache):
-    srv = serve(apache, *output("filter_name", "names_itself"))
+    srv = serve(apache, *output("edgepages::filter_name", "names_itself"))
     assert srv.get("/x").text == "body|name=out"
 
 
 def test_client_leaving_during_filtered_output_is_not_an_error(apache):
-    srv = serve(apache, *output("big", "upper"), log_level="info")
+    srv = serve(apache, *output("edgepages::big", "upper"), log_level="info")
     with socket.create_connection(("127.0.0.1", srv.port), timeout=REQUEST_TIMEOUT) as sock:
         sock.sendall(b"GET /x HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert sock.recv(1000)

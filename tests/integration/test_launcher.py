@@ -103,7 +103,8 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> 
     raise AssertionError(f"launcher did not start a server on port {port}")
 
 
-def test_serve_cli_runs_the_demo_site(tmp_path):
+def _start_serve(tmp_path: Path, app_dir: Path) -> tuple[subprocess.Popen, int, Path]:
+    """`launcher serve` for ``app_dir`` on a free port with a kept root: (process, port, root)."""
     if not MODULE_SO.is_file():
         pytest.fail(f"{MODULE_SO} does not exist: run `make build` (or set MP_MODULE_SO)")
     root = tmp_path / "serve-root"
@@ -112,12 +113,16 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(REPO / "python")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mod_python.launcher", "serve",
-         "--app-dir", str(REPO / "examples"), "--port", str(port),
-         "--module", str(MODULE_SO), "--root", str(root)]
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir", str(app_dir),
+         "--port", str(port), "--module", str(MODULE_SO), "--root", str(root)]
         + (["--preload", os.environ["MP_TEST_PRELOAD"]] if os.environ.get("MP_TEST_PRELOAD") else []),
         cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
+    return proc, port, root
+
+
+def test_serve_cli_runs_the_demo_site(tmp_path):
+    proc, port, root = _start_serve(tmp_path, REPO / "examples")
     try:
         _wait_for_port(port, proc)
         base = f"http://127.0.0.1:{port}"
@@ -246,23 +251,11 @@ def _touch_later(path: Path, text: str) -> None:
 
 
 def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
-    if not MODULE_SO.is_file():
-        pytest.fail(f"{MODULE_SO} does not exist: run `make build` (or set MP_MODULE_SO)")
     app = tmp_path / "app"
     for rel, text in WSGI_PROJECT.items():
         (app / rel).parent.mkdir(parents=True, exist_ok=True)
         (app / rel).write_text(text)
-    root = tmp_path / "serve-root"
-    root.mkdir()
-    port = launcher.free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(REPO / "python")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir", str(app),
-         "--port", str(port), "--module", str(MODULE_SO), "--root", str(root)]
-        + (["--preload", os.environ["MP_TEST_PRELOAD"]] if os.environ.get("MP_TEST_PRELOAD") else []),
-        cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
+    proc, port, _root = _start_serve(tmp_path, app)
     base = f"http://127.0.0.1:{port}"
     seen: list = []
     reader = threading.Thread(target=lambda: seen.extend(iter(proc.stdout.readline, "")),
