@@ -121,10 +121,10 @@ class Instance:
     @property
     def address(self) -> Optional[tuple[str, int]]:
         """(host, port) to reach the first Listen line at (a wildcard means loopback)."""
-        value = _directive(self._text(), "Listen")
-        if not value:
+        match = re.search(r"^\s*Listen\s+(\S+)", self._text(), re.M)
+        if not match:
             return None
-        host, _, digits = value.rpartition(":")
+        host, _, digits = match.group(1).rpartition(":")
         if not digits.isdigit():
             return None
         host = host.strip("[]")
@@ -394,16 +394,12 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def _first_url(inst: Instance) -> Optional[str]:
-    """http://host:port/ of the config's first Listen line (a wildcard shown as 127.0.0.1)."""
-    match = re.search(r"^\s*Listen\s+(\S+)", inst._text(), re.M)
-    if not match:
+    """http://host:port/ of the config's first Listen line (a wildcard shown as loopback)."""
+    address = inst.address
+    if address is None:
         return None
-    host, _, port = match.group(1).rpartition(":")
-    if not port.isdigit():
-        return None
-    if host in ("", "0.0.0.0", "*", "[::]"):
-        host = "127.0.0.1"
-    return f"http://{host}:{port}/"
+    host, port = address
+    return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
 def _wait_gone(pid: int, timeout: float) -> bool:

@@ -104,6 +104,11 @@ class TreeWatcher:
         return None
 
 
+def _snippet_name(args: argparse.Namespace) -> str:
+    """The file the caller's part of the configuration comes from."""
+    return str(args.config_snippet or Path(args.app_dir) / "site.conf")
+
+
 def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
     """Adds ``(<snippet_name> line M)`` to httpd's "line N of .../httpd.conf" when line N
     comes from the caller's snippet, which is what the user wrote."""
@@ -128,7 +133,7 @@ def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason:
     passes ``httpd -t`` but stops httpd (a Listen port in use) is undone and httpd started
     again. False when httpd could not be brought back."""
     print(f"reloading ({reason}): graceful restart ...", file=sys.stderr, flush=True)
-    snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
+    snippet_name = _snippet_name(args)
     previous = server.config
     try:
         config, _ = lib._build(args, root)
@@ -189,8 +194,7 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
         try:
             server.start()
         except lib.ApacheError as exc:
-            snippet_name = str(args.config_snippet or Path(args.app_dir) / "site.conf")
-            print(f"error: {explain_config_lines(str(exc), config, snippet_name)}",
+            print(f"error: {explain_config_lines(str(exc), config, _snippet_name(args))}",
                   file=sys.stderr)
             if own_root:
                 keep_root = True  # the error names files in it

@@ -448,12 +448,17 @@ void register_generic_filters() noexcept {
       ap_register_input_filter(kGenericInput, python_input_filter, nullptr, AP_FTYPE_RESOURCE);
 }
 
-bool register_request_filter(request_rec* r, const char* name, const char* handler, const char* dir,
-                             bool is_input) {
+bool filter_name_taken(const char* name, bool is_input) noexcept {
   const ap_filter_rec_t* existing =
       is_input ? ap_get_input_filter_handle(name) : ap_get_output_filter_handle(name);
-  if (existing != nullptr && (is_input ? existing->filter_func.in_func != python_input_filter
-                                       : existing->filter_func.out_func != python_output_filter)) {
+  if (existing == nullptr) return false;
+  return is_input ? existing->filter_func.in_func != python_input_filter
+                  : existing->filter_func.out_func != python_output_filter;
+}
+
+bool register_request_filter(request_rec* r, const char* name, const char* handler, const char* dir,
+                             bool is_input) {
+  if (filter_name_taken(name, is_input)) {
     PyErr_Format(PyExc_ValueError, "the filter name '%s' is already used by another module", name);
     return false;
   }

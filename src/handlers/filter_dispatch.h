@@ -10,6 +10,10 @@ apr_status_t python_output_filter(ap_filter_t* f, apr_bucket_brigade* bb) noexce
 apr_status_t python_input_filter(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
                                  apr_read_type_e block, apr_off_t readbytes) noexcept;
 
+// True when another module registered a filter called `name` (httpd's names are global:
+// registering it again would replace that module's filter everywhere).
+bool filter_name_taken(const char* name, bool is_input) noexcept;
+
 // Handles of the generic filters used for req.register_*_filter (registered at start-up).
 void register_generic_filters() noexcept;
 

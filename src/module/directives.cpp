@@ -251,11 +251,7 @@ const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
   const char* filter_name = name != nullptr ? name : handler;
   // httpd's registry is global: registering a name another module uses would replace its
   // filter (DEFLATE, INCLUDES, ...) everywhere.
-  const ap_filter_rec_t* existing =
-      is_input ? ap_get_input_filter_handle(filter_name) : ap_get_output_filter_handle(filter_name);
-  if (existing != nullptr &&
-      (is_input ? existing->filter_func.in_func != handlers::python_input_filter
-                : existing->filter_func.out_func != handlers::python_output_filter)) {
+  if (handlers::filter_name_taken(filter_name, is_input)) {
     return apr_pstrcat(cmd->pool, cmd->cmd->name, ": the filter name '", filter_name,
                        "' is already used by another module; choose another NAME", nullptr);
   }

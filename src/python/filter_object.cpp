@@ -26,15 +26,6 @@ FilterObject* live(PyObject* self) {
   return filter;
 }
 
-FilterObject* open_filter(PyObject* self) {
-  FilterObject* filter = live(self);
-  if (filter != nullptr && filter->closed) {
-    PyErr_SetString(PyExc_ValueError, "I/O operation on closed filter");
-    return nullptr;
-  }
-  return filter;
-}
-
 // The brigades are only valid while httpd is calling this filter.
 bool in_call(const FilterObject* filter) {
   if (filter->in != nullptr && filter->out != nullptr) return true;
@@ -42,10 +33,15 @@ bool in_call(const FilterObject* filter) {
   return false;
 }
 
+// The filter, if its I/O may be used now (and, with `must_be_open`, it was not closed).
 FilterObject* callable_filter(PyObject* self, bool must_be_open) {
   FilterObject* filter = live(self);
   if (filter == nullptr || !in_call(filter)) return nullptr;
-  return must_be_open ? open_filter(self) : filter;
+  if (must_be_open && filter->closed) {
+    PyErr_SetString(PyExc_ValueError, "I/O operation on closed filter");
+    return nullptr;
+  }
+  return filter;
 }
 
 apr_bucket_alloc_t* allocator(const FilterObject* filter) { return filter->f->c->bucket_alloc; }

@@ -26,3 +26,9 @@ def test_no_listen_line(tmp_path):
     conf = tmp_path / "httpd.conf"
     conf.write_text("ServerRoot /x\n")
     assert Instance(conf, tmp_path, None).address is None
+
+
+def test_first_listen_line_counts(tmp_path):
+    conf = tmp_path / "httpd.conf"
+    conf.write_text("Listen 127.0.0.1:8001\nListen [::1]:8002\n")
+    assert Instance(conf, tmp_path, None).address == ("127.0.0.1", 8001)
