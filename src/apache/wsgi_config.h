@@ -23,6 +23,12 @@ struct WsgiAlias {
   Tristate pass_authorization;
 };
 
+// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript: a script run embedded.
+struct WsgiHookScript {
+  const char* path;
+  const char* application_group;  // null: %{GLOBAL}
+};
+
 struct WsgiConfig {
   apr_array_header_t* aliases;  // of WsgiAlias, server/vhost scope, configuration order
   const char* application_group;
@@ -37,6 +43,10 @@ struct WsgiConfig {
   HeadMapping map_head_to_get;
   apr_array_header_t* trusted_proxy_headers;  // of const char* (lower case); null: not set
   apr_array_header_t* trusted_proxies;        // of apr_ipsubnet_t*; null: not set
+  const WsgiHookScript* access_script;        // null: not set
+  const WsgiHookScript* auth_user_script;     // null: not set
+  const WsgiHookScript* auth_group_script;    // null: not set
+  Tristate group_authoritative;
 };
 static_assert(std::is_trivially_destructible_v<WsgiConfig>);
 

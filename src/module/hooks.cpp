@@ -20,6 +20,7 @@
 #include "handlers/phase_dispatch.h"
 #include "handlers/request_state.h"
 #include "handlers/ssi_element.h"
+#include "handlers/wsgi_auth.h"
 #include "handlers/wsgi_dispatch.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
@@ -269,6 +270,7 @@ void register_hooks(apr_pool_t* pool) noexcept {
   static const char* const kBeforeUs[] = {"mod_alias.c", nullptr};
   static const char* const kAfterUs[] = {"mod_userdir.c", "mod_vhost_alias.c", nullptr};
   ap_hook_translate_name(handlers::wsgi_translate_name, kBeforeUs, kAfterUs, APR_HOOK_MIDDLE);
+  handlers::register_wsgi_auth_hooks(pool);
   register_phase_hooks();
   handlers::register_generic_filters();
   register_optional_functions();

@@ -51,6 +51,7 @@ WsgiConfig* new_wsgi_config(apr_pool_t* pool) {
   w->enable_sendfile = Tristate::kUnset;
   w->pass_apache_request = Tristate::kUnset;
   w->map_head_to_get = HeadMapping::kUnset;
+  w->group_authoritative = Tristate::kUnset;
   return w;
 }
 
@@ -207,6 +208,44 @@ const char* directive_process_group(cmd_parms* cmd, void* mconfig, const char* v
   return nullptr;
 }
 
+enum HookScriptId : int { kAccessScript, kAuthUserScript, kAuthGroupScript };
+const int kHookScriptIds[] = {kAccessScript, kAuthUserScript, kAuthGroupScript};
+
+// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript path [application-group=name].
+const char* directive_hook_script(cmd_parms* cmd, void* mconfig, const char* raw) {
+  const char* args = raw;
+  const char* script = ap_getword_conf(cmd->pool, &args);
+  if (*script == '\0') return error(cmd, "expects a script path and options");
+  auto* hook =
+      static_cast<apache::WsgiHookScript*>(apr_pcalloc(cmd->pool, sizeof(apache::WsgiHookScript)));
+  hook->path = ap_server_root_relative(cmd->pool, script);
+  if (hook->path == nullptr) return error(cmd, std::string("invalid path '") + script + "'");
+  while (*args != '\0') {
+    char* word = ap_getword_conf(cmd->pool, &args);
+    if (*word == '\0') break;
+    char* eq = std::strchr(word, '=');
+    if (eq == nullptr) return error(cmd, std::string("invalid option '") + word + "'");
+    *eq = '\0';
+    if (strcasecmp(word, "application-group") != 0) {
+      return error(cmd, std::string("unknown option '") + word + "'");
+    }
+    hook->application_group = eq + 1;
+  }
+  WsgiConfig* w = wsgi_of(cmd, mconfig);
+  switch (*static_cast<const int*>(cmd->info)) {
+    case kAccessScript:
+      w->access_script = hook;
+      break;
+    case kAuthUserScript:
+      w->auth_user_script = hook;
+      break;
+    default:
+      w->auth_group_script = hook;
+      break;
+  }
+  return nullptr;
+}
+
 enum FlagId : int {
   kPassAuthorization,
   kChunkedRequest,
@@ -216,9 +255,11 @@ enum FlagId : int {
   kPassApacheRequest,
   kRestrictEmbedded,
   kRestrictSignal,
+  kGroupAuthoritative,
 };
-const int kFlagIds[] = {kPassAuthorization, kChunkedRequest,    kScriptReloading,  kErrorOverride,
-                        kEnableSendfile,    kPassApacheRequest, kRestrictEmbedded, kRestrictSignal};
+const int kFlagIds[] = {kPassAuthorization, kChunkedRequest, kScriptReloading,
+                        kErrorOverride,     kEnableSendfile, kPassApacheRequest,
+                        kRestrictEmbedded,  kRestrictSignal, kGroupAuthoritative};
 
 const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
   WsgiConfig* w = wsgi_of(cmd, mconfig);
@@ -246,6 +287,9 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
       break;
     case kRestrictSignal:
       apache::wsgi_globals().restrict_signal = on != 0;
+      break;
+    case kGroupAuthoritative:
+      w->group_authoritative = flag(on);
       break;
     default:
       break;
@@ -379,6 +423,7 @@ cmd_func as_cmd(F f) {
 
 void* info(const char* text) { return const_cast<char*>(text); }
 void* flag_info(int which) { return const_cast<int*>(&kFlagIds[which]); }
+void* hook_info(int which) { return const_cast<int*>(&kHookScriptIds[which]); }
 
 constexpr int kFileInfo = RSRC_CONF | ACCESS_CONF | OR_FILEINFO;
 constexpr int kServerDir = RSRC_CONF | ACCESS_CONF;
@@ -414,6 +459,12 @@ WsgiConfig* merge_wsgi_config(apr_pool_t* pool, WsgiConfig* base, WsgiConfig* ad
                                                                    : base->trusted_proxy_headers;
   m->trusted_proxies =
       add->trusted_proxies != nullptr ? add->trusted_proxies : base->trusted_proxies;
+  m->access_script = add->access_script != nullptr ? add->access_script : base->access_script;
+  m->auth_user_script =
+      add->auth_user_script != nullptr ? add->auth_user_script : base->auth_user_script;
+  m->auth_group_script =
+      add->auth_group_script != nullptr ? add->auth_group_script : base->auth_group_script;
+  m->group_authoritative = pick(add->group_authoritative, base->group_authoritative);
   return m;
 }
 
@@ -485,10 +536,18 @@ const command_rec* wsgi_commands() noexcept {
       MP_WSGI_NO_EFFECT("WSGIAcceptMutex", RSRC_CONF, kDaemonOnly),
       MP_WSGI_UNSUPPORTED("WSGIHandlerScript", kServerDir, kScriptHooks),
       MP_WSGI_UNSUPPORTED("WSGIDispatchScript", kServerDir, kScriptHooks),
-      MP_WSGI_UNSUPPORTED("WSGIAccessScript", kAuthConf, kScriptHooks),
-      MP_WSGI_UNSUPPORTED("WSGIAuthUserScript", kAuthConf, kScriptHooks),
-      MP_WSGI_UNSUPPORTED("WSGIAuthGroupScript", kAuthConf, kScriptHooks),
-      MP_WSGI_UNSUPPORTED("WSGIGroupAuthoritative", kAuthConf, kScriptHooks),
+      AP_INIT_RAW_ARGS("WSGIAccessScript", as_cmd(directive_hook_script), hook_info(kAccessScript),
+                       kAuthConf, "script with allow_access(environ, host) [application-group=]"),
+      AP_INIT_RAW_ARGS("WSGIAuthUserScript", as_cmd(directive_hook_script),
+                       hook_info(kAuthUserScript), kAuthConf,
+                       "script with check_password() / get_realm_hash() for the 'wsgi' "
+                       "authentication provider [application-group=]"),
+      AP_INIT_RAW_ARGS("WSGIAuthGroupScript", as_cmd(directive_hook_script),
+                       hook_info(kAuthGroupScript), kAuthConf,
+                       "script with groups_for_user() for Require wsgi-group "
+                       "[application-group=]"),
+      MP_WSGI_FLAG("WSGIGroupAuthoritative", kGroupAuthoritative, kAuthConf,
+                   "Off: a user outside the wsgi-group groups is left to other Require lines"),
       MP_WSGI_NO_EFFECT("WSGIPythonEggs", RSRC_CONF, kRuntimeTuning),
       MP_WSGI_NO_EFFECT("WSGIPythonOptimize", RSRC_CONF, "use PythonOptimize"),
       MP_WSGI_NO_EFFECT("WSGIPythonHashSeed", RSRC_CONF, kRuntimeTuning),

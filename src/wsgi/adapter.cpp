@@ -86,13 +86,17 @@ Ref build_environ(const RequestTraits& traits, Exchange& exchange, const Types& 
   bool ok =
       sink.set("wsgi.version", constant(types, kWsgiVersion, traits)) &&
       sink.set_default("wsgi.url_scheme", constant(types, traits.https ? kHttps : kHttp, traits)) &&
-      sink.set("wsgi.input", input) && sink.set("wsgi.errors", errors) &&
+      sink.set("wsgi.errors", errors) &&
       sink.set("wsgi.multithread", traits.multithread ? Py_True : Py_False) &&
       sink.set("wsgi.multiprocess", traits.multiprocess ? Py_True : Py_False) &&
-      sink.set("wsgi.run_once", Py_False) && sink.set("wsgi.input_terminated", Py_True) &&
-      sink.set("wsgi.file_wrapper", types.file_wrapper.get()) &&
+      sink.set("wsgi.run_once", Py_False) &&
       sink.set("apache.version", constant(types, kApacheVersion, traits)) &&
       sink.set("mod_wsgi.version", constant(types, kModWsgiVersion, traits));
+  // Access and auth hooks get no request body and nothing to respond with.
+  if (ok && input != nullptr) {
+    ok = sink.set("wsgi.input", input) && sink.set("wsgi.input_terminated", Py_True) &&
+         sink.set("wsgi.file_wrapper", types.file_wrapper.get());
+  }
   if (!ok) return {};
   return env;
 }
@@ -329,6 +333,32 @@ Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& e
   detach(gil, start_response.get(), input.get(), errors.get());
   if (PyErr_Occurred()) PyErr_Clear();
   return outcome;
+}
+
+Ref call_hook(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+              const RequestTraits& traits, PyObject* function, PyObject* args) {
+  RequestContext ctx;
+  ctx.exchange = &exchange;
+  ctx.traits = &traits;
+  Ref errors = new_errors(gil, types, &ctx);
+  if (!errors) return {};
+  Ref result;
+  Ref environ = build_environ(traits, exchange, types, nullptr, errors.get());
+  Py_ssize_t extra = PyTuple_GET_SIZE(args);
+  Ref call_args = environ ? Ref::steal(PyTuple_New(extra + 1)) : Ref();
+  if (call_args) {
+    PyTuple_SET_ITEM(call_args.get(), 0, Py_NewRef(environ.get()));
+    for (Py_ssize_t i = 0; i < extra; ++i) {
+      PyTuple_SET_ITEM(call_args.get(), i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+    }
+    result = Ref::steal(PyObject_Call(function, call_args.get(), nullptr));
+  }
+  // Cut wsgi.errors loose (it may outlive the call), keeping the call's exception.
+  cpython::FetchedException pending = cpython::FetchedException::fetch(gil);
+  detach(gil, nullptr, nullptr, errors.get());
+  if (PyErr_Occurred()) PyErr_Clear();
+  if (!pending.empty()) pending.restore(gil);
+  return result;
 }
 
 }  // namespace mp::wsgi

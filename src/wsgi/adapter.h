@@ -3,6 +3,7 @@
 
 #include <Python.h>
 
+#include "cpython/ref.h"
 #include "cpython/thread_attach.h"
 #include "wsgi/exchange.h"
 #include "wsgi/objects.h"
@@ -22,5 +23,12 @@ enum class Outcome {
 // close(). Never leaves a Python exception set.
 Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& exchange,
                         const RequestTraits& traits, PyObject* application);
+
+// Calls `function(environ, *args)` for an access or auth hook (spec mod_wsgi-compat §10): the
+// environ has no wsgi.input (the body belongs to the handler) and no wsgi.file_wrapper;
+// wsgi.errors logs through the exchange. Null with a Python exception set when the call (or
+// building the environ) failed.
+cpython::Ref call_hook(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+                       const RequestTraits& traits, PyObject* function, PyObject* args);
 
 }  // namespace mp::wsgi

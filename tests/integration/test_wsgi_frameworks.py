@@ -54,12 +54,20 @@ VALIDATOR_MARKERS = (
 )
 # Log ids our module uses for expected per-request events (none are expected here).
 ALLOWED_LOG: tuple[str, ...] = ()
+# Users for Apache authentication against Django's database (WSGIAuthUserScript).
+DJANGO_AUTH_USERS = """
+from django.contrib.auth.models import Group, User
+editors = Group.objects.create(name="editors")
+User.objects.create_user("editor", password="ed-Pass-1").groups.add(editors)
+User.objects.create_user("gone", password="gone-Pass-1", is_active=False)
+"""
 # Debian's mod_wsgi 4.9.4 on Python 3.11 hangs destroying sub-interpreters at child exit
 # (GrahamDumpleton/mod_wsgi#730, python/cpython#122517): httpd SIGKILLs the child (AH00046).
 # Tolerated only in a reference run; our module must stop promptly (spec §15 item 15).
 ALLOWED_AT_STOP: tuple[str, ...] = ("AH00046",) if REFERENCE_SO else ()
 # Tests that provoke errors on purpose and check the log themselves.
-LOG_CHECKED_BY_TEST = {"test_validator_warning_fails_the_request"}
+LOG_CHECKED_BY_TEST = {"test_validator_warning_fails_the_request",
+                       "test_django_users_authenticate_apache_requests"}
 if REFERENCE_SO:
     # mod_wsgi logs its refusal of a chunked request body (411) at error level.
     LOG_CHECKED_BY_TEST.add("test_flask_chunked_request_body")
@@ -93,6 +101,7 @@ def apps_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["createsuperuser", "--noinput", "--username", ADMIN_USER,
          "--email", "admin@example.org"],
         ["collectstatic", "--noinput", "-v0"],
+        ["shell", "-c", DJANGO_AUTH_USERS],
     ):
         done = subprocess.run(
             [PYTHON, "manage.py", *command],
@@ -130,6 +139,24 @@ def _snippet(mode: str, apps: Path) -> str:
     lines += [
         f'WSGIScriptAlias /probe-v "{apps}/validator_probe/app_validated.wsgi"',
         f'Alias /djstatic/ "{apps}/django_site/var/static/"',
+        # Apache serves these files; Django's user database decides who may read them.
+        f'Alias /djprivate/ "{apps}/django_site/files/"',
+        f'Alias /djeditors/ "{apps}/django_site/files/"',
+        '<Location "/djprivate/">',
+        "    AuthType Basic",
+        '    AuthName "Django users"',
+        "    AuthBasicProvider wsgi",
+        f'    WSGIAuthUserScript "{apps}/django_site/auth.wsgi"',
+        "    Require valid-user",
+        "</Location>",
+        '<Location "/djeditors/">',
+        "    AuthType Basic",
+        '    AuthName "Django editors"',
+        "    AuthBasicProvider wsgi",
+        f'    WSGIAuthUserScript "{apps}/django_site/auth.wsgi"',
+        f'    WSGIAuthGroupScript "{apps}/django_site/auth.wsgi"',
+        "    Require wsgi-group editors",
+        "</Location>",
         f'<Directory "{apps}">',
         "    Require all granted",
         "</Directory>",
@@ -366,6 +393,27 @@ def test_django_admin_login(wsgi_server: Server, variant: str) -> None:
     logout = http.get(wsgi_server.url(f"{base}/admin/logout/"))
     assert logout.status_code == 200
     assert http.get(wsgi_server.url(f"{base}/whoami/")).json()["user"] is None
+
+
+def test_django_users_authenticate_apache_requests(wsgi_server: Server) -> None:
+    start = len(wsgi_server.error_log())
+    readme = "/djprivate/readme.txt"
+    denied = wsgi_server.get(readme)
+    assert denied.status_code == 401
+    assert denied.headers["WWW-Authenticate"] == 'Basic realm="Django users"'
+    ok = wsgi_server.get(readme, auth=(ADMIN_USER, ADMIN_PASSWORD))
+    assert ok.status_code == 200 and ok.text.startswith("Plain text")
+    assert wsgi_server.get(readme, auth=(ADMIN_USER, "wrong")).status_code == 401
+    assert wsgi_server.get(readme, auth=("gone", "gone-Pass-1")).status_code == 401  # inactive
+    assert wsgi_server.get(readme, auth=("nobody", "x")).status_code == 401
+    # Require wsgi-group: Django's groups_for_user() answers (group names as bytes).
+    assert wsgi_server.get("/djeditors/readme.txt", auth=("editor", "ed-Pass-1")).status_code == 200
+    assert wsgi_server.get("/djeditors/readme.txt",
+                           auth=(ADMIN_USER, ADMIN_PASSWORD)).status_code == 401
+    # Refusals are httpd's own log lines; nothing else may appear.
+    text = wsgi_server.error_log()[start:]
+    refusals = ("AH01617", "AH01618", "AH01631")
+    assert not find_log_problems(text, ALLOWED_LOG + refusals)
 
 
 def test_django_form_post(wsgi_server: Server, variant: str) -> None:

@@ -1,0 +1,369 @@
+// WSGIAccessScript, WSGIAuthUserScript and WSGIAuthGroupScript: httpd asks, a function in a
+// Python script answers. The script is loaded like a WSGI script (same module per file and
+// interpreter, reloaded when it changes), in %{GLOBAL} unless application-group= says
+// otherwise, and called with a cut-down environ (no wsgi.input).
+#include "handlers/wsgi_auth.h"
+
+#include <ap_expr.h>
+#include <ap_provider.h>
+#include <http_core.h>
+#include <http_request.h>
+#include <mod_auth.h>
+
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "apache/boundary.h"
+#include "apache/log.h"
+#include "apache/wsgi_config.h"
+#include "common/wsgi_rules.h"
+#include "cpython/interpreter_registry.h"
+#include "cpython/ref.h"
+#include "handlers/wsgi_exchange.h"
+#include "handlers/wsgi_request.h"
+#include "handlers/wsgi_script.h"
+#include "wsgi/adapter.h"
+
+namespace mp::handlers {
+
+using apache::Tristate;
+using apache::WsgiHookScript;
+using cpython::Ref;
+
+namespace {
+
+constexpr const char* kScriptUnusable = "MP2130";
+constexpr const char* kHookFailed = "MP2131";
+constexpr const char* kAccessDenied = "MP2132";
+
+// Turns what the hook function returned into httpd's answer (GIL held). May log and return
+// the error value for a result of the wrong type.
+using Interpret = std::function<int(const cpython::Gil&, PyObject* result)>;
+
+struct HookCall {
+  const char* directive;  // for log lines
+  const char* function;   // the function the script must define
+  int error_value;        // httpd's answer when the hook cannot give one
+};
+
+void log_request(request_rec* r, int level, const char* id, const std::string& text) {
+  apache::log_wsgi_request(level, 0, r, id, text);
+}
+
+// Loads the script named by `script`, calls `call.function(environ, *args)` and interprets
+// the result. Every failure is logged and answered with `call.error_value`.
+int run_hook(request_rec* r, const WsgiHookScript* script, const HookCall& call,
+             const std::function<Ref()>& make_args, const Interpret& interpret) {
+  if (script == nullptr) {
+    log_request(r, APLOG_ERR, kScriptUnusable,
+                std::string(call.directive) + " is not set for this location, but " +
+                    call.function + "() is needed: add the directive where the " +
+                    "authentication or access control is configured");
+    return call.error_value;
+  }
+  apr_finfo_t info;
+  if (apr_stat(&info, script->path, APR_FINFO_MTIME | APR_FINFO_TYPE, r->pool) != APR_SUCCESS ||
+      info.filetype != APR_REG) {
+    log_request(
+        r, APLOG_ERR, kScriptUnusable,
+        std::string(call.directive) + " script not found or unable to stat: " + script->path);
+    return call.error_value;
+  }
+  std::string path_info = r->path_info != nullptr ? r->path_info : "";
+  std::string script_name = wsgi_rules::script_name(r->uri != nullptr ? r->uri : "", path_info);
+  const char* group_value =
+      script->application_group != nullptr ? script->application_group : "%{GLOBAL}";
+  std::string group = expand_group(r, r->server, group_value, script_name);
+  std::string error;
+  cpython::Interpreter* interp =
+      cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
+  if (interp == nullptr) {
+    log_request(r, APLOG_ERR, kScriptUnusable, "cannot create the interpreter: " + error);
+    return call.error_value;
+  }
+  const apache::WsgiConfig* cfg = dir_wsgi(r);
+  bool reloading = cfg == nullptr || cfg->script_reloading != Tristate::kOff;
+  ensure_log_ids(r);
+  wsgi::RequestTraits traits = make_traits(r, group, call.function);
+  traits.script = script->path;
+  ApacheExchange exchange(r, cfg, script_name, path_info, false, traits);
+
+  cpython::AttachScope attach(*interp);
+  const cpython::Gil& gil = attach.gil();
+  WsgiInterpreterData* data = wsgi_data(gil, *interp, group);
+  PyObject* module = data != nullptr
+                         ? wsgi_script_module(gil, *data, script->path, info.mtime, reloading)
+                         : nullptr;
+  if (module == nullptr) {
+    log_python_error(gil, r, kScriptUnusable,
+                     std::string("failed to load ") + call.directive + " '" + script->path + "'");
+    return call.error_value;
+  }
+  Ref function = Ref::steal(PyObject_GetAttrString(module, call.function));
+  if (!function) {
+    PyErr_Clear();
+    log_request(
+        r, APLOG_ERR, kScriptUnusable,
+        std::string(call.directive) + " '" + script->path + "' defines no " + call.function + "()");
+    return call.error_value;
+  }
+  Ref args = make_args();
+  Ref result = args
+                   ? wsgi::call_hook(gil, data->types, exchange, traits, function.get(), args.get())
+                   : Ref();
+  if (!result) {
+    log_python_error(gil, r, kHookFailed,
+                     std::string("exception in ") + call.function + "() of " + call.directive +
+                         " '" + script->path + "'");
+    return call.error_value;
+  }
+  return interpret(gil, result.get());
+}
+
+// Native strings (PEP 3333): the bytes as latin-1.
+Ref native(const char* text) {
+  return Ref::steal(
+      PyUnicode_DecodeLatin1(text, static_cast<Py_ssize_t>(std::strlen(text)), "strict"));
+}
+
+// A str (UTF-8) or bytes result as bytes text; false for any other type or a NUL inside.
+bool text_of(PyObject* obj, std::string* out) {
+  const char* data = nullptr;
+  Py_ssize_t size = 0;
+  if (PyUnicode_Check(obj)) {
+    data = PyUnicode_AsUTF8AndSize(obj, &size);
+    if (data == nullptr) {
+      PyErr_Clear();
+      return false;
+    }
+  } else if (PyBytes_Check(obj)) {
+    data = PyBytes_AS_STRING(obj);
+    size = PyBytes_GET_SIZE(obj);
+  } else {
+    return false;
+  }
+  out->assign(data, static_cast<std::size_t>(size));
+  return out->find('\0') == std::string::npos;
+}
+
+std::string type_name(PyObject* obj) { return Py_TYPE(obj)->tp_name; }
+
+void log_bad_result(request_rec* r, const char* function, PyObject* result, const char* expected) {
+  log_request(
+      r, APLOG_ERR, kHookFailed,
+      std::string(function) + "() returned " + type_name(result) + ", expected " + expected);
+}
+
+// ---- WSGIAccessScript --------------------------------------------------------------------
+
+int access_checker(request_rec* r) noexcept {
+  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR), [&]() -> int {
+    const apache::WsgiConfig* cfg = dir_wsgi(r);
+    if (cfg == nullptr || cfg->access_script == nullptr) return DECLINED;
+    const char* host = ap_get_useragent_host(r, REMOTE_NAME, nullptr);
+    HookCall call{"WSGIAccessScript", "allow_access", HTTP_INTERNAL_SERVER_ERROR};
+    return run_hook(
+        r, cfg->access_script, call,
+        [&] {
+          Ref h = host != nullptr ? native(host) : Ref::borrow(Py_None);
+          return h ? Ref::steal(PyTuple_Pack(1, h.get())) : Ref();
+        },
+        [&](const cpython::Gil&, PyObject* result) -> int {
+          if (result == Py_None) return DECLINED;
+          if (result == Py_True) return OK;
+          if (result == Py_False) {
+            log_request(r, APLOG_ERR, kAccessDenied,
+                        std::string("client denied by WSGIAccessScript '") +
+                            cfg->access_script->path + "': " + (r->uri != nullptr ? r->uri : ""));
+            return HTTP_FORBIDDEN;
+          }
+          log_bad_result(r, "allow_access", result, "True, False or None");
+          return HTTP_INTERNAL_SERVER_ERROR;
+        });
+  });
+}
+
+// ---- WSGIAuthUserScript: authn provider "wsgi" ----------------------------------------------
+
+const WsgiHookScript* auth_user_script(const request_rec* r) {
+  const apache::WsgiConfig* cfg = dir_wsgi(r);
+  return cfg != nullptr ? cfg->auth_user_script : nullptr;
+}
+
+// What check_password() returned, as the provider's answer. A user name means authenticated,
+// and known by that name from now on.
+int password_verdict(request_rec* r, PyObject* result) {
+  if (result == Py_None) return AUTH_USER_NOT_FOUND;
+  if (result == Py_True) return AUTH_GRANTED;
+  if (result == Py_False) return AUTH_DENIED;
+  std::string name;
+  if (PyUnicode_Check(result)) {
+    Ref bytes = Ref::steal(PyUnicode_AsLatin1String(result));
+    if (!bytes) PyErr_Clear();
+    if (bytes) {
+      name.assign(PyBytes_AS_STRING(bytes.get()),
+                  static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
+    }
+  }
+  if (name.empty() || name.find('\0') != std::string::npos) {
+    log_bad_result(r, "check_password", result,
+                   "True, False, None or a non-empty latin-1 user name");
+    return AUTH_GENERAL_ERROR;
+  }
+  r->user = apr_pstrmemdup(r->pool, name.data(), name.size());
+  return AUTH_GRANTED;
+}
+
+authn_status check_password(request_rec* r, const char* user, const char* password) noexcept {
+  return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
+    HookCall call{"WSGIAuthUserScript", "check_password", AUTH_GENERAL_ERROR};
+    int status = run_hook(
+        r, auth_user_script(r), call,
+        [&] {
+          Ref u = native(user);
+          Ref p = u ? native(password) : Ref();
+          return p ? Ref::steal(PyTuple_Pack(2, u.get(), p.get())) : Ref();
+        },
+        [&](const cpython::Gil&, PyObject* result) { return password_verdict(r, result); });
+    return static_cast<authn_status>(status);
+  });
+}
+
+authn_status get_realm_hash(request_rec* r, const char* user, const char* realm,
+                            char** rethash) noexcept {
+  return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
+    HookCall call{"WSGIAuthUserScript", "get_realm_hash", AUTH_GENERAL_ERROR};
+    int status = run_hook(
+        r, auth_user_script(r), call,
+        [&] {
+          Ref u = native(user);
+          Ref m = u ? native(realm) : Ref();
+          return m ? Ref::steal(PyTuple_Pack(2, u.get(), m.get())) : Ref();
+        },
+        [&](const cpython::Gil&, PyObject* result) -> int {
+          if (result == Py_None) return AUTH_USER_NOT_FOUND;
+          std::string hash;
+          if (!text_of(result, &hash) || hash.empty()) {
+            log_bad_result(r, "get_realm_hash", result,
+                           "None or the hex MD5 of 'user:realm:password'");
+            return AUTH_GENERAL_ERROR;
+          }
+          *rethash = apr_pstrmemdup(r->pool, hash.data(), hash.size());
+          return AUTH_USER_FOUND;
+        });
+    return static_cast<authn_status>(status);
+  });
+}
+
+const authn_provider kAuthnProvider = {&check_password, &get_realm_hash};
+
+// ---- WSGIAuthGroupScript: authz provider "wsgi-group" ---------------------------------------
+
+// The names the user's groups go by; false (logged) when the result is not a sequence of
+// names.
+bool group_names(const cpython::Gil& gil, request_rec* r, PyObject* result,
+                 std::vector<std::string>* out) {
+  if (result == Py_None) return true;
+  Ref iterator = Ref::steal(PyObject_GetIter(result));
+  if (!iterator || PyUnicode_Check(result) || PyBytes_Check(result)) {
+    PyErr_Clear();
+    log_bad_result(r, "groups_for_user", result, "a list of group names");
+    return false;
+  }
+  while (Ref item = Ref::steal(PyIter_Next(iterator.get()))) {
+    std::string name;
+    if (!text_of(item.get(), &name)) {
+      log_bad_result(r, "groups_for_user", item.get(), "group names as str or bytes");
+      return false;
+    }
+    out->push_back(std::move(name));
+  }
+  if (PyErr_Occurred()) {
+    log_python_error(gil, r, kHookFailed, "exception iterating the result of groups_for_user()");
+    return false;
+  }
+  return true;
+}
+
+// Whether one of the words of `required` is in `groups`.
+bool in_required_group(apr_pool_t* pool, const char* required,
+                       const std::vector<std::string>& groups) {
+  const char* words = required;
+  while (*words != '\0') {
+    const char* wanted = ap_getword_conf(pool, &words);
+    if (*wanted == '\0') break;
+    for (const std::string& g : groups) {
+      if (g == wanted) return true;
+    }
+  }
+  return false;
+}
+
+// What groups_for_user() returned, as the provider's answer.
+int group_verdict(const cpython::Gil& gil, request_rec* r, PyObject* result, const char* required,
+                  const apache::WsgiConfig* cfg) {
+  std::vector<std::string> groups;
+  if (!group_names(gil, r, result, &groups)) return AUTHZ_GENERAL_ERROR;
+  if (in_required_group(r->pool, required, groups)) return AUTHZ_GRANTED;
+  log_request(r, APLOG_INFO, kAccessDenied,
+              std::string("user '") + r->user + "' is in none of the groups of Require " +
+                  "wsgi-group " + required);
+  bool authoritative = cfg == nullptr || cfg->group_authoritative != Tristate::kOff;
+  return authoritative ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
+}
+
+authz_status check_group(request_rec* r, const char* require_line,
+                         const void* parsed_require_line) noexcept {
+  return apache::guard(r->server, AUTHZ_GENERAL_ERROR, [&]() -> authz_status {
+    if (r->user == nullptr) return AUTHZ_DENIED_NO_USER;
+    const char* err = nullptr;
+    const auto* expr = static_cast<const ap_expr_info_t*>(parsed_require_line);
+    const char* required = expr != nullptr ? ap_expr_str_exec(r, expr, &err) : require_line;
+    if (err != nullptr || required == nullptr) {
+      log_request(r, APLOG_ERR, kHookFailed,
+                  std::string("cannot evaluate Require wsgi-group: ") +
+                      (err != nullptr ? err : "no value"));
+      return AUTHZ_GENERAL_ERROR;
+    }
+    const apache::WsgiConfig* cfg = dir_wsgi(r);
+    HookCall call{"WSGIAuthGroupScript", "groups_for_user", AUTHZ_GENERAL_ERROR};
+    int status = run_hook(
+        r, cfg != nullptr ? cfg->auth_group_script : nullptr, call,
+        [&] {
+          Ref u = native(r->user);
+          return u ? Ref::steal(PyTuple_Pack(1, u.get())) : Ref();
+        },
+        [&](const cpython::Gil& gil, PyObject* result) {
+          return group_verdict(gil, r, result, required, cfg);
+        });
+    return static_cast<authz_status>(status);
+  });
+}
+
+const char* parse_group_require(cmd_parms* cmd, const char* require_line,
+                                const void** parsed_require_line) noexcept {
+  const char* err = nullptr;
+  ap_expr_info_t* expr = ap_expr_parse_cmd_mi(cmd, require_line, AP_EXPR_FLAG_STRING_RESULT, &err,
+                                              nullptr, python_module.module_index);
+  if (err != nullptr) {
+    return apr_pstrcat(cmd->temp_pool, "Cannot parse expression in require line: ", err, nullptr);
+  }
+  *parsed_require_line = expr;
+  return nullptr;
+}
+
+const authz_provider kAuthzProvider = {&check_group, &parse_group_require};
+
+}  // namespace
+
+void register_wsgi_auth_hooks(apr_pool_t* pool) noexcept {
+  ap_hook_access_checker(access_checker, nullptr, nullptr, APR_HOOK_MIDDLE);
+  ap_register_auth_provider(pool, AUTHN_PROVIDER_GROUP, "wsgi", AUTHN_PROVIDER_VERSION,
+                            &kAuthnProvider, AP_AUTH_INTERNAL_PER_CONF);
+  ap_register_auth_provider(pool, AUTHZ_PROVIDER_GROUP, "wsgi-group", AUTHZ_PROVIDER_VERSION,
+                            &kAuthzProvider, AP_AUTH_INTERNAL_PER_CONF);
+}
+
+}  // namespace mp::handlers
