@@ -29,6 +29,14 @@ struct WsgiHookScript {
   const char* application_group;  // null: %{GLOBAL}
 };
 
+// One WSGIHandlerScript: a named handler whose script's handle_request() serves the request.
+struct WsgiHandlerScript {
+  const char* name;               // the handler name (SetHandler / AddHandler)
+  const char* path;               // the script
+  const char* application_group;  // null: not given
+  Tristate pass_authorization;
+};
+
 struct WsgiConfig {
   apr_array_header_t* aliases;  // of WsgiAlias, server/vhost scope, configuration order
   const char* application_group;
@@ -47,6 +55,8 @@ struct WsgiConfig {
   const WsgiHookScript* auth_user_script;     // null: not set
   const WsgiHookScript* auth_group_script;    // null: not set
   Tristate group_authoritative;
+  apr_array_header_t* handler_scripts;    // of WsgiHandlerScript, nearest section first
+  const WsgiHookScript* dispatch_script;  // WSGIDispatchScript; null: not set
 };
 static_assert(std::is_trivially_destructible_v<WsgiConfig>);
 

@@ -1,7 +1,5 @@
 // WSGIAccessScript, WSGIAuthUserScript and WSGIAuthGroupScript: httpd asks, a function in a
-// Python script answers. The script is loaded like a WSGI script (same module per file and
-// interpreter, reloaded when it changes), in %{GLOBAL} unless application-group= says
-// otherwise, and called with a cut-down environ (no wsgi.input).
+// Python script answers (run_hook, wsgi_hook.h).
 #include "handlers/wsgi_auth.h"
 
 #include <ap_expr.h>
@@ -10,21 +8,15 @@
 #include <http_request.h>
 #include <mod_auth.h>
 
-#include <cstring>
-#include <functional>
 #include <string>
 #include <vector>
 
 #include "apache/boundary.h"
 #include "apache/log.h"
 #include "apache/wsgi_config.h"
-#include "common/wsgi_rules.h"
-#include "cpython/interpreter_registry.h"
 #include "cpython/ref.h"
-#include "handlers/wsgi_exchange.h"
+#include "handlers/wsgi_hook.h"
 #include "handlers/wsgi_request.h"
-#include "handlers/wsgi_script.h"
-#include "wsgi/adapter.h"
 
 namespace mp::handlers {
 
@@ -34,126 +26,10 @@ using cpython::Ref;
 
 namespace {
 
-constexpr const char* kScriptUnusable = "MP2130";
-constexpr const char* kHookFailed = "MP2131";
 constexpr const char* kAccessDenied = "MP2132";
-
-// Turns what the hook function returned into httpd's answer (GIL held). May log and return
-// the error value for a result of the wrong type.
-using Interpret = std::function<int(const cpython::Gil&, PyObject* result)>;
-
-struct HookCall {
-  const char* directive;  // for log lines
-  const char* function;   // the function the script must define
-  int error_value;        // httpd's answer when the hook cannot give one
-};
 
 void log_request(request_rec* r, int level, const char* id, const std::string& text) {
   apache::log_wsgi_request(level, 0, r, id, text);
-}
-
-// Loads the script named by `script`, calls `call.function(environ, *args)` and interprets
-// the result. Every failure is logged and answered with `call.error_value`.
-int run_hook(request_rec* r, const WsgiHookScript* script, const HookCall& call,
-             const std::function<Ref()>& make_args, const Interpret& interpret) {
-  if (script == nullptr) {
-    log_request(r, APLOG_ERR, kScriptUnusable,
-                std::string(call.directive) + " is not set for this location, but " +
-                    call.function + "() is needed: add the directive where the " +
-                    "authentication or access control is configured");
-    return call.error_value;
-  }
-  apr_finfo_t info;
-  if (apr_stat(&info, script->path, APR_FINFO_MTIME | APR_FINFO_TYPE, r->pool) != APR_SUCCESS ||
-      info.filetype != APR_REG) {
-    log_request(
-        r, APLOG_ERR, kScriptUnusable,
-        std::string(call.directive) + " script not found or unable to stat: " + script->path);
-    return call.error_value;
-  }
-  std::string path_info = r->path_info != nullptr ? r->path_info : "";
-  std::string script_name = wsgi_rules::script_name(r->uri != nullptr ? r->uri : "", path_info);
-  const char* group_value =
-      script->application_group != nullptr ? script->application_group : "%{GLOBAL}";
-  std::string group = expand_group(r, r->server, group_value, script_name);
-  std::string error;
-  cpython::Interpreter* interp =
-      cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
-  if (interp == nullptr) {
-    log_request(r, APLOG_ERR, kScriptUnusable, "cannot create the interpreter: " + error);
-    return call.error_value;
-  }
-  const apache::WsgiConfig* cfg = dir_wsgi(r);
-  bool reloading = cfg == nullptr || cfg->script_reloading != Tristate::kOff;
-  ensure_log_ids(r);
-  wsgi::RequestTraits traits = make_traits(r, group, call.function);
-  traits.script = script->path;
-  ApacheExchange exchange(r, cfg, script_name, path_info, false, traits);
-
-  cpython::AttachScope attach(*interp);
-  const cpython::Gil& gil = attach.gil();
-  WsgiInterpreterData* data = wsgi_data(gil, *interp, group);
-  PyObject* module = data != nullptr
-                         ? wsgi_script_module(gil, *data, script->path, info.mtime, reloading)
-                         : nullptr;
-  if (module == nullptr) {
-    log_python_error(gil, r, kScriptUnusable,
-                     std::string("failed to load ") + call.directive + " '" + script->path + "'");
-    return call.error_value;
-  }
-  Ref function = Ref::steal(PyObject_GetAttrString(module, call.function));
-  if (!function) {
-    PyErr_Clear();
-    log_request(
-        r, APLOG_ERR, kScriptUnusable,
-        std::string(call.directive) + " '" + script->path + "' defines no " + call.function + "()");
-    return call.error_value;
-  }
-  Ref args = make_args();
-  Ref result = args
-                   ? wsgi::call_hook(gil, data->types, exchange, traits, function.get(), args.get())
-                   : Ref();
-  if (!result) {
-    log_python_error(gil, r, kHookFailed,
-                     std::string("exception in ") + call.function + "() of " + call.directive +
-                         " '" + script->path + "'");
-    return call.error_value;
-  }
-  return interpret(gil, result.get());
-}
-
-// Native strings (PEP 3333): the bytes as latin-1.
-Ref native(const char* text) {
-  return Ref::steal(
-      PyUnicode_DecodeLatin1(text, static_cast<Py_ssize_t>(std::strlen(text)), "strict"));
-}
-
-// A str (UTF-8) or bytes result as bytes text; false for any other type or a NUL inside.
-bool text_of(PyObject* obj, std::string* out) {
-  const char* data = nullptr;
-  Py_ssize_t size = 0;
-  if (PyUnicode_Check(obj)) {
-    data = PyUnicode_AsUTF8AndSize(obj, &size);
-    if (data == nullptr) {
-      PyErr_Clear();
-      return false;
-    }
-  } else if (PyBytes_Check(obj)) {
-    data = PyBytes_AS_STRING(obj);
-    size = PyBytes_GET_SIZE(obj);
-  } else {
-    return false;
-  }
-  out->assign(data, static_cast<std::size_t>(size));
-  return out->find('\0') == std::string::npos;
-}
-
-std::string type_name(PyObject* obj) { return Py_TYPE(obj)->tp_name; }
-
-void log_bad_result(request_rec* r, const char* function, PyObject* result, const char* expected) {
-  log_request(
-      r, APLOG_ERR, kHookFailed,
-      std::string(function) + "() returned " + type_name(result) + ", expected " + expected);
 }
 
 // ---- WSGIAccessScript --------------------------------------------------------------------
@@ -167,7 +43,7 @@ int access_checker(request_rec* r) noexcept {
     return run_hook(
         r, cfg->access_script, call,
         [&] {
-          Ref h = host != nullptr ? native(host) : Ref::borrow(Py_None);
+          Ref h = host != nullptr ? native_string(host) : Ref::borrow(Py_None);
           return h ? Ref::steal(PyTuple_Pack(1, h.get())) : Ref();
         },
         [&](const cpython::Gil&, PyObject* result) -> int {
@@ -179,7 +55,7 @@ int access_checker(request_rec* r) noexcept {
                             cfg->access_script->path + "': " + (r->uri != nullptr ? r->uri : ""));
             return HTTP_FORBIDDEN;
           }
-          log_bad_result(r, "allow_access", result, "True, False or None");
+          log_bad_hook_result(r, "allow_access", result, "True, False or None");
           return HTTP_INTERNAL_SERVER_ERROR;
         });
   });
@@ -208,8 +84,8 @@ int password_verdict(request_rec* r, PyObject* result) {
     }
   }
   if (name.empty() || name.find('\0') != std::string::npos) {
-    log_bad_result(r, "check_password", result,
-                   "True, False, None or a non-empty latin-1 user name");
+    log_bad_hook_result(r, "check_password", result,
+                        "True, False, None or a non-empty latin-1 user name");
     return AUTH_GENERAL_ERROR;
   }
   r->user = apr_pstrmemdup(r->pool, name.data(), name.size());
@@ -222,8 +98,8 @@ authn_status check_password(request_rec* r, const char* user, const char* passwo
     int status = run_hook(
         r, auth_user_script(r), call,
         [&] {
-          Ref u = native(user);
-          Ref p = u ? native(password) : Ref();
+          Ref u = native_string(user);
+          Ref p = u ? native_string(password) : Ref();
           return p ? Ref::steal(PyTuple_Pack(2, u.get(), p.get())) : Ref();
         },
         [&](const cpython::Gil&, PyObject* result) { return password_verdict(r, result); });
@@ -238,16 +114,16 @@ authn_status get_realm_hash(request_rec* r, const char* user, const char* realm,
     int status = run_hook(
         r, auth_user_script(r), call,
         [&] {
-          Ref u = native(user);
-          Ref m = u ? native(realm) : Ref();
+          Ref u = native_string(user);
+          Ref m = u ? native_string(realm) : Ref();
           return m ? Ref::steal(PyTuple_Pack(2, u.get(), m.get())) : Ref();
         },
         [&](const cpython::Gil&, PyObject* result) -> int {
           if (result == Py_None) return AUTH_USER_NOT_FOUND;
           std::string hash;
-          if (!text_of(result, &hash) || hash.empty()) {
-            log_bad_result(r, "get_realm_hash", result,
-                           "None or the hex MD5 of 'user:realm:password'");
+          if (!hook_text(result, &hash) || hash.empty()) {
+            log_bad_hook_result(r, "get_realm_hash", result,
+                                "None or the hex MD5 of 'user:realm:password'");
             return AUTH_GENERAL_ERROR;
           }
           *rethash = apr_pstrmemdup(r->pool, hash.data(), hash.size());
@@ -269,13 +145,13 @@ bool group_names(const cpython::Gil& gil, request_rec* r, PyObject* result,
   Ref iterator = Ref::steal(PyObject_GetIter(result));
   if (!iterator || PyUnicode_Check(result) || PyBytes_Check(result)) {
     PyErr_Clear();
-    log_bad_result(r, "groups_for_user", result, "a list of group names");
+    log_bad_hook_result(r, "groups_for_user", result, "a list of group names");
     return false;
   }
   while (Ref item = Ref::steal(PyIter_Next(iterator.get()))) {
     std::string name;
-    if (!text_of(item.get(), &name)) {
-      log_bad_result(r, "groups_for_user", item.get(), "group names as str or bytes");
+    if (!hook_text(item.get(), &name)) {
+      log_bad_hook_result(r, "groups_for_user", item.get(), "group names as str or bytes");
       return false;
     }
     out->push_back(std::move(name));
@@ -332,7 +208,7 @@ authz_status check_group(request_rec* r, const char* require_line,
     int status = run_hook(
         r, cfg != nullptr ? cfg->auth_group_script : nullptr, call,
         [&] {
-          Ref u = native(r->user);
+          Ref u = native_string(r->user);
           return u ? Ref::steal(PyTuple_Pack(1, u.get())) : Ref();
         },
         [&](const cpython::Gil& gil, PyObject* result) {

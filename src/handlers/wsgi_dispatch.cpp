@@ -20,6 +20,7 @@
 #include "cpython/interpreter_registry.h"
 #include "handlers/handler_cache.h"
 #include "handlers/wsgi_exchange.h"
+#include "handlers/wsgi_hook.h"
 #include "handlers/wsgi_request.h"
 #include "handlers/wsgi_script.h"
 #include "python/interpreter_setup.h"
@@ -103,10 +104,46 @@ bool map_head_to_get(const request_rec* r, const WsgiConfig* cfg) {
   return content_filters_present(r);
 }
 
+// What the request runs: the wsgi-script target itself, or a WSGIHandlerScript's script for
+// the target (the resource).
+struct Target {
+  const char* script = nullptr;  // the file loaded as the module
+  apr_time_t mtime = 0;          // its modification time (0: unknown)
+  const apache::WsgiHandlerScript* handler = nullptr;
+};
+
+// A handler script's optional reload_required(resource) asks for a fresh load of the script.
+// False (logged) when it raised or the reload failed.
+bool reload_if_required(const cpython::Gil& gil, request_rec* r, WsgiInterpreterData& data,
+                        const Target& target, Ref* module) {
+  Ref hook = Ref::steal(PyObject_GetAttrString(module->get(), "reload_required"));
+  if (!hook) {
+    PyErr_Clear();
+    return true;
+  }
+  Ref resource = Ref::steal(PyUnicode_DecodeFSDefault(r->filename != nullptr ? r->filename : ""));
+  Ref answer = resource ? Ref::steal(PyObject_CallOneArg(hook.get(), resource.get())) : Ref();
+  int truth = answer ? PyObject_IsTrue(answer.get()) : -1;
+  if (truth < 0) {
+    log_python_error(gil, r, "MP2102",
+                     std::string("exception in reload_required() of WSGI handler script '") +
+                         target.script + "'");
+    return false;
+  }
+  if (truth == 0) return true;
+  *module = Ref::borrow(wsgi_script_module(gil, data, target.script, target.mtime, true, true));
+  if (!*module) {
+    log_python_error(gil, r, "MP2102",
+                     std::string("failed to reload WSGI handler script '") + target.script + "'");
+    return false;
+  }
+  return true;
+}
+
 // Loads the script in the attached interpreter and runs its application over `exchange`.
 int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* cfg,
                      cpython::Interpreter& interp, const wsgi::RequestTraits& traits,
-                     ApacheExchange& exchange) {
+                     ApacheExchange& exchange, const Target& target) {
   python::CurrentRequestScope current(r);
   WsgiInterpreterData* data = wsgi_data(gil, interp, traits.application_group);
   if (data == nullptr) {
@@ -115,10 +152,14 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   bool reloading = cfg == nullptr || cfg->script_reloading != Tristate::kOff;
-  Ref module = Ref::borrow(wsgi_script_module(gil, *data, r->filename, r->finfo.mtime, reloading));
+  Ref module = Ref::borrow(wsgi_script_module(gil, *data, target.script, target.mtime, reloading));
   if (!module) {
     log_python_error(gil, r, "MP2102",
-                     std::string("failed to load WSGI script '") + r->filename + "'");
+                     std::string("failed to load WSGI script '") + target.script + "'");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  if (target.handler != nullptr && reloading &&
+      !reload_if_required(gil, r, *data, target, &module)) {
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   Ref application =
@@ -126,7 +167,7 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
   if (!application) {
     PyErr_Clear();
     apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2103",
-                             std::string("Target WSGI script '") + r->filename +
+                             std::string("Target WSGI script '") + target.script +
                                  "' does not contain WSGI application '" + traits.callable_object +
                                  "'");
     return HTTP_INTERNAL_SERVER_ERROR;
@@ -137,10 +178,11 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
   return outcome == wsgi::Outcome::kFailedBeforeResponse ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
-// Whether the target may run at all (spec §2); OK or the HTTP status to answer.
-int check_target(request_rec* r) {
+// Whether the target may run at all (spec §2); OK or the HTTP status to answer. A handler
+// script's resource is data, not code: it needs no ExecCGI.
+int check_target(request_rec* r, bool handler_script) {
   bool from_alias = apr_table_get(r->notes, kAliasNote) != nullptr;
-  if (!from_alias && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
+  if (!from_alias && !handler_script && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
     apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2120",
                              std::string("Options ExecCGI is off in this directory: ") +
                                  (r->filename != nullptr ? r->filename : ""));
@@ -170,9 +212,77 @@ int check_target(request_rec* r) {
   return OK;
 }
 
-int run_wsgi(request_rec* r) {
+// The application group and callable for the request, before any WSGIDispatchScript.
+struct Choice {
+  std::string group;
+  std::string callable;
+};
+
+Choice configured_choice(request_rec* r, const WsgiConfig* cfg,
+                         const apache::WsgiHandlerScript* handler, const std::string& script_name) {
+  const char* group_value = apr_table_get(r->notes, "mod_wsgi.application_group");
+  if (group_value == nullptr && cfg != nullptr) group_value = cfg->application_group;
+  if (handler != nullptr && handler->application_group != nullptr) {
+    group_value = handler->application_group;
+  }
+  Choice choice;
+  choice.group =
+      expand_group(r, r->server, group_value != nullptr ? group_value : "%{RESOURCE}", script_name);
+  if (handler != nullptr) {
+    choice.callable = "handle_request";  // fixed for handler scripts
+    return choice;
+  }
+  const char* callable = apr_table_get(r->notes, "mod_wsgi.callable_object");
+  if (callable == nullptr && cfg != nullptr) callable = cfg->callable_object;
+  if (callable == nullptr) callable = "application";
+  choice.callable = callable;
+  if (choice.callable.rfind("%{ENV:", 0) == 0 && choice.callable.back() == '}') {
+    const char* v = env_value(r, choice.callable.substr(6, choice.callable.size() - 7));
+    choice.callable = v != nullptr && *v != '\0' ? v : "application";
+  }
+  return choice;
+}
+
+// WSGIDispatchScript: its optional process_group(), application_group() and
+// callable_object() functions may override the choice (None keeps it). OK or 500 (logged).
+int apply_dispatch_script(request_rec* r, const apache::WsgiHookScript* script,
+                          const std::string& script_name, Choice* choice) {
+  auto ask = [&](const char* function, std::string* value) {
+    HookCall call{"WSGIDispatchScript", function, HTTP_INTERNAL_SERVER_ERROR, true};
+    return run_hook(
+        r, script, call, [] { return Ref::steal(PyTuple_New(0)); },
+        [&](const cpython::Gil&, PyObject* result) -> int {
+          if (result == Py_None) return OK;
+          if (!PyUnicode_Check(result) || !hook_text(result, value)) {
+            log_bad_hook_result(r, function, result, "a str or None");
+            return HTTP_INTERNAL_SERVER_ERROR;
+          }
+          return OK;
+        });
+  };
+  std::string process_group;
+  std::string group;
+  std::string callable;
+  for (auto [function, value] :
+       {std::pair{"process_group", &process_group}, std::pair{"application_group", &group},
+        std::pair{"callable_object", &callable}}) {
+    int status = ask(function, value);
+    if (status != OK && status != DECLINED) return status;
+  }
+  if (!process_group.empty() && process_group != "%{GLOBAL}") {
+    apache::log_wsgi_request(APLOG_ERR, 0, r, kHookFailed,
+                             "process_group() of WSGIDispatchScript chose daemon process group '" +
+                                 process_group + "': daemon mode is not yet supported");
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
+  if (!group.empty()) choice->group = expand_group(r, r->server, group, script_name);
+  if (!callable.empty()) choice->callable = callable;
+  return OK;
+}
+
+int run_wsgi(request_rec* r, const apache::WsgiHandlerScript* handler) {
   const WsgiConfig* cfg = dir_wsgi(r);
-  if (int status = check_target(r); status != OK) return status;
+  if (int status = check_target(r, handler != nullptr); status != OK) return status;
   bool chunked_ok = cfg == nullptr || cfg->chunked_request != Tristate::kOff;
   int status =
       ap_setup_client_block(r, chunked_ok ? REQUEST_CHUNKED_DECHUNK : REQUEST_CHUNKED_ERROR);
@@ -180,29 +290,40 @@ int run_wsgi(request_rec* r) {
 
   std::string path_info = wsgi_rules::collapse_slashes(r->path_info != nullptr ? r->path_info : "");
   std::string script_name = wsgi_rules::script_name(r->uri != nullptr ? r->uri : "", path_info);
+  Choice choice = configured_choice(r, cfg, handler, script_name);
+  if (cfg != nullptr && cfg->dispatch_script != nullptr) {
+    status = apply_dispatch_script(r, cfg->dispatch_script, script_name, &choice);
+    if (status != OK) return status;
+  }
 
-  const char* group_value = apr_table_get(r->notes, "mod_wsgi.application_group");
-  if (group_value == nullptr && cfg != nullptr) group_value = cfg->application_group;
-  std::string group =
-      expand_group(r, r->server, group_value != nullptr ? group_value : "%{RESOURCE}", script_name);
-  const char* callable = apr_table_get(r->notes, "mod_wsgi.callable_object");
-  if (callable == nullptr && cfg != nullptr) callable = cfg->callable_object;
-  if (callable == nullptr) callable = "application";
-  std::string callable_name = callable;
-  if (callable_name.rfind("%{ENV:", 0) == 0 && callable_name.back() == '}') {
-    const char* v = env_value(r, callable_name.substr(6, callable_name.size() - 7));
-    callable_name = v != nullptr && *v != '\0' ? v : "application";
+  Target target;
+  target.script = r->filename;
+  target.mtime = r->finfo.mtime;
+  if (handler != nullptr) {
+    target.handler = handler;
+    target.script = handler->path;
+    apr_finfo_t info;
+    target.mtime =
+        apr_stat(&info, handler->path, APR_FINFO_MTIME, r->pool) == APR_SUCCESS ? info.mtime : 0;
+    if (handler->pass_authorization != Tristate::kUnset) {
+      apr_table_setn(r->notes, "mod_wsgi.pass_authorization",
+                     handler->pass_authorization == Tristate::kOn ? "1" : "0");
+    }
   }
 
   std::string error;
   cpython::Interpreter* interp =
-      cpython::InterpreterRegistry::instance().get(interpreter_for_group(group), &error);
+      cpython::InterpreterRegistry::instance().get(interpreter_for_group(choice.group), &error);
   if (interp == nullptr) {
     apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2124", "cannot create the interpreter: " + error);
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   ensure_log_ids(r);
-  wsgi::RequestTraits traits = make_traits(r, group, callable_name.c_str());
+  wsgi::RequestTraits traits = make_traits(r, choice.group, choice.callable.c_str());
+  if (handler != nullptr) {
+    traits.script = handler->path;
+    traits.handler_script = handler->path;
+  }
   bool head_as_get = map_head_to_get(r, cfg);
   traits.head = r->header_only && !head_as_get;
   traits.header_only = r->header_only != 0;
@@ -210,11 +331,23 @@ int run_wsgi(request_rec* r) {
                           traits);
   {
     cpython::AttachScope attach(*interp);
-    status = call_application(attach.gil(), r, cfg, *interp, traits, exchange);
+    status = call_application(attach.gil(), r, cfg, *interp, traits, exchange, target);
   }
   // A small complete response is passed on only now, after the GIL was given up once.
   exchange.send_deferred();
   return status;
+}
+
+// The WSGIHandlerScript named by the request's handler, if any.
+const apache::WsgiHandlerScript* handler_script_for(const request_rec* r) {
+  const WsgiConfig* cfg = dir_wsgi(r);
+  if (r->handler == nullptr || cfg == nullptr || cfg->handler_scripts == nullptr) return nullptr;
+  const auto* scripts =
+      reinterpret_cast<const apache::WsgiHandlerScript*>(cfg->handler_scripts->elts);
+  for (int i = 0; i < cfg->handler_scripts->nelts; ++i) {
+    if (std::strcmp(scripts[i].name, r->handler) == 0) return &scripts[i];
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -243,9 +376,12 @@ int wsgi_translate_name(request_rec* r) noexcept {
 }
 
 int wsgi_content_handler(request_rec* r) noexcept {
-  if (!is_wsgi_handler(r->handler)) return DECLINED;
-  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR),
-                       [&]() -> int { return run_wsgi(r); });
+  if (r->handler == nullptr) return DECLINED;
+  return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR), [&]() -> int {
+    if (is_wsgi_handler(r->handler)) return run_wsgi(r, nullptr);
+    const apache::WsgiHandlerScript* handler = handler_script_for(r);
+    return handler != nullptr ? run_wsgi(r, handler) : static_cast<int>(DECLINED);
+  });
 }
 
 void wsgi_preload_scripts() noexcept {

@@ -294,7 +294,7 @@ void ApacheExchange::add_mod_wsgi_variables(const ProxyView& proxy, wsgi::Enviro
   sink.add("mod_wsgi.application_group", traits_.application_group);
   sink.add("mod_wsgi.callable_object", traits_.callable_object);
   sink.add("mod_wsgi.request_handler", or_empty(r->handler));
-  sink.add("mod_wsgi.handler_script", "");
+  sink.add("mod_wsgi.handler_script", traits_.handler_script);
   bool reloading = cfg_ == nullptr || cfg_->script_reloading != apache::Tristate::kOff;
   sink.add("mod_wsgi.script_reloading", reloading ? "1" : "0");
   bool sendfile = cfg_ != nullptr && cfg_->enable_sendfile == apache::Tristate::kOn;

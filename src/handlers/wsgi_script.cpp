@@ -153,20 +153,20 @@ WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& in
 }
 
 PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data, const char* path,
-                             apr_time_t mtime, bool reload_on_change) {
+                             apr_time_t mtime, bool reload_on_change, bool force_reload) {
+  auto current = [&](auto it) {
+    return it != data.scripts.end() && !force_reload &&
+           (!reload_on_change || mtime == 0 || it->second.mtime == mtime);
+  };
   auto it = data.scripts.find(path);
-  if (it != data.scripts.end() && (!reload_on_change || mtime == 0 || it->second.mtime == mtime)) {
-    return it->second.module.get();
-  }
+  if (current(it)) return it->second.module.get();
   std::unique_lock<std::mutex> lock(data.load_mutex, std::defer_lock);
   {
     cpython::DetachScope wait(gil);  // another thread may be loading it; never hold the GIL here
     lock.lock();
   }
   it = data.scripts.find(path);
-  if (it != data.scripts.end() && (!reload_on_change || mtime == 0 || it->second.mtime == mtime)) {
-    return it->second.module.get();
-  }
+  if (current(it)) return it->second.module.get();
   Ref module = load(path);
   if (!module) {
     data.scripts.erase(path);

@@ -30,9 +30,10 @@ struct WsgiInterpreterData {
 WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& interp,
                                const std::string& application_group);
 
-// The module of `path`, loading or reloading it as needed (`mtime` 0: do not check). Null
-// with a Python exception set when loading failed.
+// The module of `path`, loading or reloading it as needed (`mtime` 0: do not check;
+// `force_reload`: load it again even if unchanged). Null with a Python exception set when
+// loading failed.
 PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data, const char* path,
-                             apr_time_t mtime, bool reload_on_change);
+                             apr_time_t mtime, bool reload_on_change, bool force_reload = false);
 
 }  // namespace mp::handlers

@@ -208,10 +208,11 @@ const char* directive_process_group(cmd_parms* cmd, void* mconfig, const char* v
   return nullptr;
 }
 
-enum HookScriptId : int { kAccessScript, kAuthUserScript, kAuthGroupScript };
-const int kHookScriptIds[] = {kAccessScript, kAuthUserScript, kAuthGroupScript};
+enum HookScriptId : int { kAccessScript, kAuthUserScript, kAuthGroupScript, kDispatchScript };
+const int kHookScriptIds[] = {kAccessScript, kAuthUserScript, kAuthGroupScript, kDispatchScript};
 
-// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript path [application-group=name].
+// WSGIAccessScript / WSGIAuthUserScript / WSGIAuthGroupScript / WSGIDispatchScript path
+// [application-group=name].
 const char* directive_hook_script(cmd_parms* cmd, void* mconfig, const char* raw) {
   const char* args = raw;
   const char* script = ap_getword_conf(cmd->pool, &args);
@@ -239,10 +240,44 @@ const char* directive_hook_script(cmd_parms* cmd, void* mconfig, const char* raw
     case kAuthUserScript:
       w->auth_user_script = hook;
       break;
+    case kDispatchScript:
+      w->dispatch_script = hook;
+      break;
     default:
       w->auth_group_script = hook;
       break;
   }
+  return nullptr;
+}
+
+// WSGIHandlerScript name path [process-group=%{GLOBAL}] [application-group=]
+// [pass-authorization=].
+const char* directive_handler_script(cmd_parms* cmd, void* mconfig, const char* raw) {
+  const char* args = raw;
+  const char* name = ap_getword_conf(cmd->pool, &args);
+  const char* script = ap_getword_conf(cmd->pool, &args);
+  if (*name == '\0' || *script == '\0') {
+    return error(cmd, "expects a handler name, a script path and options");
+  }
+  WsgiAlias options{};
+  options.pass_authorization = Tristate::kUnset;
+  if (const char* err = parse_alias_options(cmd, &args, &options, false)) return err;
+  if (options.callable_object != nullptr) {
+    return error(cmd,
+                 "callable-object is not an option here: the script's handle_request() "
+                 "handles the request");
+  }
+  apache::WsgiHandlerScript handler{};
+  handler.name = name;
+  handler.path = ap_server_root_relative(cmd->pool, script);
+  if (handler.path == nullptr) return error(cmd, std::string("invalid path '") + script + "'");
+  handler.application_group = options.application_group;
+  handler.pass_authorization = options.pass_authorization;
+  WsgiConfig* w = wsgi_of(cmd, mconfig);
+  if (w->handler_scripts == nullptr) {
+    w->handler_scripts = apr_array_make(cmd->pool, 2, sizeof(apache::WsgiHandlerScript));
+  }
+  *static_cast<apache::WsgiHandlerScript*>(apr_array_push(w->handler_scripts)) = handler;
   return nullptr;
 }
 
@@ -465,6 +500,15 @@ WsgiConfig* merge_wsgi_config(apr_pool_t* pool, WsgiConfig* base, WsgiConfig* ad
   m->auth_group_script =
       add->auth_group_script != nullptr ? add->auth_group_script : base->auth_group_script;
   m->group_authoritative = pick(add->group_authoritative, base->group_authoritative);
+  // The nearest section's handler scripts are found first.
+  if (add->handler_scripts != nullptr && base->handler_scripts != nullptr) {
+    m->handler_scripts = apr_array_append(pool, add->handler_scripts, base->handler_scripts);
+  } else {
+    m->handler_scripts =
+        add->handler_scripts != nullptr ? add->handler_scripts : base->handler_scripts;
+  }
+  m->dispatch_script =
+      add->dispatch_script != nullptr ? add->dispatch_script : base->dispatch_script;
   return m;
 }
 
@@ -480,9 +524,6 @@ void reset_wsgi_globals() noexcept { apache::wsgi_globals() = apache::WsgiGlobal
 namespace {
 constexpr const char* kDaemonOnly =
     "daemon mode is not yet supported by this module (embedded mode only)";
-constexpr const char* kScriptHooks =
-    "not yet supported by this module; it would change request handling, so it is refused "
-    "rather than ignored";
 constexpr const char* kRuntimeTuning = "the interpreter keeps its default for this setting";
 }  // namespace
 
@@ -534,8 +575,13 @@ const command_rec* wsgi_commands() noexcept {
       MP_WSGI_NO_EFFECT("WSGISocketPrefix", RSRC_CONF, kDaemonOnly),
       MP_WSGI_NO_EFFECT("WSGISocketRotation", RSRC_CONF, kDaemonOnly),
       MP_WSGI_NO_EFFECT("WSGIAcceptMutex", RSRC_CONF, kDaemonOnly),
-      MP_WSGI_UNSUPPORTED("WSGIHandlerScript", kServerDir, kScriptHooks),
-      MP_WSGI_UNSUPPORTED("WSGIDispatchScript", kServerDir, kScriptHooks),
+      AP_INIT_RAW_ARGS("WSGIHandlerScript", as_cmd(directive_handler_script), nullptr, kFileInfo,
+                       "name script [application-group=] [pass-authorization=]: a handler "
+                       "for SetHandler/AddHandler served by the script's handle_request()"),
+      AP_INIT_RAW_ARGS("WSGIDispatchScript", as_cmd(directive_hook_script),
+                       hook_info(kDispatchScript), kServerDir,
+                       "script whose application_group(environ) / callable_object(environ) "
+                       "choose per request [application-group=]"),
       AP_INIT_RAW_ARGS("WSGIAccessScript", as_cmd(directive_hook_script), hook_info(kAccessScript),
                        kAuthConf, "script with allow_access(environ, host) [application-group=]"),
       AP_INIT_RAW_ARGS("WSGIAuthUserScript", as_cmd(directive_hook_script),

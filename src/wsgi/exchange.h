@@ -37,7 +37,8 @@ struct RequestTraits {
   bool head = false;         // HEAD as the application sees it (not mapped to GET)
   bool header_only = false;  // HEAD, mapped or not: no body reaches the client, none is checked
   int apache_version[3] = {2, 4, 0};
-  std::string script;  // the script file, for log messages
+  std::string script;          // the script file, for log messages
+  std::string handler_script;  // WSGIHandlerScript's script (mod_wsgi.handler_script); or empty
   std::string process_group;
   std::string application_group;
   std::string callable_object = "application";
