@@ -10,6 +10,7 @@
 
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "apache/boundary.h"
 #include "apache/global_locks.h"
@@ -113,12 +114,55 @@ int log_transaction(request_rec* r) noexcept {
 // URI maps to must still apply: their Require lines above all, since the publisher and PSP
 // serve that file. The walks merge them in (and refuse forbidden symlinks); filename,
 // path_info and finfo are put back so the handler sees the URI's own mapping (spec §2.1).
+//
+// The URI usually names no file (the handler serves it). Walking that name would lstat every
+// directory from the root to find where path_info starts; walking the nearest existing
+// directory above it, whose status we give the walk, merges the same <Directory> sections and
+// .htaccess files with a stat per missing component instead. When it changed the walk's
+// target, returns the name <Files> sections must be matched against: the one the full walk
+// would have left, ending at the first missing component. Null when the walk is left to do
+// everything itself.
+const char* prepare_walk_target(request_rec* r) {
+  if (r->finfo.filetype != APR_NOFILE) return nullptr;
+  apr_status_t rv = apr_stat(&r->finfo, r->filename, APR_FINFO_MIN, r->pool);
+  if (rv == APR_SUCCESS) return nullptr;  // it exists: the walk needs no further stat
+  r->finfo.filetype = APR_NOFILE;
+  std::string_view path(r->filename);
+  // Anything unusual (a file in the middle, "dir/", no access): the walk finds out itself.
+  if (!APR_STATUS_IS_ENOENT(rv) || path.empty() || path.back() == '/') return nullptr;
+  std::size_t missing_end = path.size();  // path[0, missing_end) ends in a missing component
+  constexpr int kMaxMissing = 8;
+  for (int i = 0; i < kMaxMissing; ++i) {
+    std::size_t slash = path.rfind('/', missing_end - 1);
+    if (slash == std::string_view::npos || slash == 0) return nullptr;
+    char* parent = apr_pstrmemdup(r->pool, path.data(), slash);
+    apr_finfo_t info;
+    rv = apr_stat(&info, parent, APR_FINFO_MIN, r->pool);
+    if (rv == APR_SUCCESS) {
+      if (info.filetype != APR_DIR) return nullptr;
+      r->filename = parent;
+      r->finfo = info;
+      return apr_pstrmemdup(r->pool, path.data(), missing_end);
+    }
+    if (!APR_STATUS_IS_ENOENT(rv)) return nullptr;
+    missing_end = slash;
+  }
+  return nullptr;
+}
+
 int walk_storage_sections(request_rec* r) {
   char* filename = r->filename;
   char* path_info = r->path_info;
   apr_finfo_t finfo = r->finfo;
+  const char* files_name = prepare_walk_target(r);
   int status = ap_directory_walk(r);
-  if (status == OK) status = ap_file_walk(r);
+  if (status == OK) {
+    if (files_name != nullptr) {
+      r->filename = apr_pstrdup(r->pool, files_name);
+      r->path_info = path_info;
+    }
+    status = ap_file_walk(r);
+  }
   r->filename = filename;
   r->path_info = path_info;
   r->finfo = finfo;

@@ -4,6 +4,8 @@ import hashlib
 import os
 import re
 
+import pytest
+
 from mphelpers import JSON_PAGE, in_directory, in_location
 
 REQ = '''
@@ -169,6 +171,34 @@ def test_location_handler_gets_the_document_root_mapping(apache):
     assert info["filename"] == f"{srv.docroot}/loc/deeper/path"
     assert info["path_info"] is None
     assert "AH00029" not in srv.error_log()
+
+
+@pytest.mark.allow_log("AH01630", "AH00037")
+def test_location_handler_obeys_the_sections_of_the_mapped_path(apache):
+    # The walk that applies <Directory>/<Files> to a <Location> handler's URI (spec §2.1)
+    # must see what httpd's own walk sees, however many components of the path are missing.
+    handler = "PythonHandler reqmod::attrs"
+    srv = apache(
+        "PythonPath \"sys.path+['@DOCROOT@']\"\n"
+        + in_location("/loc", handler)
+        + '<Directory "@DOCROOT@/loc/private">\n    Require all denied\n</Directory>\n'
+        + '<Files "secret">\n    Require all denied\n</Files>\n'
+        + '<Directory "@DOCROOT@/loc/strict">\n    Options -FollowSymLinks\n</Directory>\n',
+        files={**FILES, "loc/private/.keep": "", "loc/strict/.keep": "", "elsewhere/.keep": ""},
+    )
+    os.symlink(srv.docroot / "elsewhere", srv.docroot / "loc" / "strict" / "link")
+    ok = srv.get("/loc/a/b/c")
+    assert ok.status_code == 200 and ok.json()["filename"] == f"{srv.docroot}/loc/a/b/c"
+    assert srv.get("/loc/private").status_code == 403  # the directory itself
+    assert srv.get("/loc/private/x").status_code == 403  # one missing component below it
+    assert srv.get("/loc/private/x/y/z").status_code == 403  # several
+    # <Files> applies to the first missing component, as in httpd's walk.
+    assert srv.get("/loc/secret").status_code == 403
+    assert srv.get("/loc/secret/more").status_code == 403
+    assert srv.get("/loc/other/secret").status_code == 200
+    # A symbolic link where the options forbid one is refused on the way.
+    assert srv.get("/loc/strict/link/x").status_code == 403
+    assert srv.get("/loc/strict/x").status_code == 200
 
 
 def test_post_method(apache):
