@@ -54,9 +54,8 @@ struct WsgiConfig {
   const WsgiHookScript* access_script;        // null: not set
   const WsgiHookScript* auth_user_script;     // null: not set
   const WsgiHookScript* auth_group_script;    // null: not set
-  Tristate group_authoritative;
-  apr_array_header_t* handler_scripts;    // of WsgiHandlerScript, nearest section first
-  const WsgiHookScript* dispatch_script;  // WSGIDispatchScript; null: not set
+  apr_array_header_t* handler_scripts;        // of WsgiHandlerScript, nearest section first
+  const WsgiHookScript* dispatch_script;      // WSGIDispatchScript; null: not set
 };
 static_assert(std::is_trivially_destructible_v<WsgiConfig>);
 

@@ -20,7 +20,6 @@
 
 namespace mp::handlers {
 
-using apache::Tristate;
 using apache::WsgiHookScript;
 using cpython::Ref;
 
@@ -39,9 +38,8 @@ int access_checker(request_rec* r) noexcept {
     const apache::WsgiConfig* cfg = dir_wsgi(r);
     if (cfg == nullptr || cfg->access_script == nullptr) return DECLINED;
     const char* host = ap_get_useragent_host(r, REMOTE_NAME, nullptr);
-    HookCall call{"WSGIAccessScript", "allow_access", HTTP_INTERNAL_SERVER_ERROR};
     return run_hook(
-        r, cfg->access_script, call,
+        r, cfg->access_script, "WSGIAccessScript", HTTP_INTERNAL_SERVER_ERROR, "allow_access",
         [&] {
           Ref h = host != nullptr ? native_string(host) : Ref::borrow(Py_None);
           return h ? Ref::steal(PyTuple_Pack(1, h.get())) : Ref();
@@ -94,9 +92,8 @@ int password_verdict(request_rec* r, PyObject* result) {
 
 authn_status check_password(request_rec* r, const char* user, const char* password) noexcept {
   return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
-    HookCall call{"WSGIAuthUserScript", "check_password", AUTH_GENERAL_ERROR};
     int status = run_hook(
-        r, auth_user_script(r), call,
+        r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "check_password",
         [&] {
           Ref u = native_string(user);
           Ref p = u ? native_string(password) : Ref();
@@ -110,9 +107,8 @@ authn_status check_password(request_rec* r, const char* user, const char* passwo
 authn_status get_realm_hash(request_rec* r, const char* user, const char* realm,
                             char** rethash) noexcept {
   return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
-    HookCall call{"WSGIAuthUserScript", "get_realm_hash", AUTH_GENERAL_ERROR};
     int status = run_hook(
-        r, auth_user_script(r), call,
+        r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "get_realm_hash",
         [&] {
           Ref u = native_string(user);
           Ref m = u ? native_string(realm) : Ref();
@@ -178,16 +174,14 @@ bool in_required_group(apr_pool_t* pool, const char* required,
 }
 
 // What groups_for_user() returned, as the provider's answer.
-int group_verdict(const cpython::Gil& gil, request_rec* r, PyObject* result, const char* required,
-                  const apache::WsgiConfig* cfg) {
+int group_verdict(const cpython::Gil& gil, request_rec* r, PyObject* result, const char* required) {
   std::vector<std::string> groups;
   if (!group_names(gil, r, result, &groups)) return AUTHZ_GENERAL_ERROR;
   if (in_required_group(r->pool, required, groups)) return AUTHZ_GRANTED;
   log_request(r, APLOG_INFO, kAccessDenied,
               std::string("user '") + r->user + "' is in none of the groups of Require " +
                   "wsgi-group " + required);
-  bool authoritative = cfg == nullptr || cfg->group_authoritative != Tristate::kOff;
-  return authoritative ? AUTHZ_DENIED : AUTHZ_NEUTRAL;
+  return AUTHZ_DENIED;
 }
 
 authz_status check_group(request_rec* r, const char* require_line,
@@ -204,15 +198,15 @@ authz_status check_group(request_rec* r, const char* require_line,
       return AUTHZ_GENERAL_ERROR;
     }
     const apache::WsgiConfig* cfg = dir_wsgi(r);
-    HookCall call{"WSGIAuthGroupScript", "groups_for_user", AUTHZ_GENERAL_ERROR};
     int status = run_hook(
-        r, cfg != nullptr ? cfg->auth_group_script : nullptr, call,
+        r, cfg != nullptr ? cfg->auth_group_script : nullptr, "WSGIAuthGroupScript",
+        AUTHZ_GENERAL_ERROR, "groups_for_user",
         [&] {
           Ref u = native_string(r->user);
           return u ? Ref::steal(PyTuple_Pack(1, u.get())) : Ref();
         },
         [&](const cpython::Gil& gil, PyObject* result) {
-          return group_verdict(gil, r, result, required, cfg);
+          return group_verdict(gil, r, result, required);
         });
     return static_cast<authz_status>(status);
   });

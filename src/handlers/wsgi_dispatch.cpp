@@ -112,8 +112,9 @@ struct Target {
   const apache::WsgiHandlerScript* handler = nullptr;
 };
 
-// A handler script's optional reload_required(resource) asks for a fresh load of the script.
-// False (logged) when it raised or the reload failed.
+// A handler script's optional reload_required(resource) asks for a fresh load of the script
+// it was loaded from. When it raises, the error is logged and the loaded script serves; a
+// failed reload answers 500 (logged) and returns false.
 bool reload_if_required(const cpython::Gil& gil, request_rec* r, WsgiInterpreterData& data,
                         const Target& target, Ref* module) {
   Ref hook = Ref::steal(PyObject_GetAttrString(module->get(), "reload_required"));
@@ -127,8 +128,8 @@ bool reload_if_required(const cpython::Gil& gil, request_rec* r, WsgiInterpreter
   if (truth < 0) {
     log_python_error(gil, r, "MP2102",
                      std::string("exception in reload_required() of WSGI handler script '") +
-                         target.script + "'");
-    return false;
+                         target.script + "' (the loaded script serves the request)");
+    return true;
   }
   if (truth == 0) return true;
   *module = Ref::borrow(wsgi_script_module(gil, data, target.script, target.mtime, true, true));
@@ -152,13 +153,15 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
     return HTTP_INTERNAL_SERVER_ERROR;
   }
   bool reloading = cfg == nullptr || cfg->script_reloading != Tristate::kOff;
-  Ref module = Ref::borrow(wsgi_script_module(gil, *data, target.script, target.mtime, reloading));
+  bool just_loaded = false;
+  Ref module = Ref::borrow(
+      wsgi_script_module(gil, *data, target.script, target.mtime, reloading, false, &just_loaded));
   if (!module) {
     log_python_error(gil, r, "MP2102",
                      std::string("failed to load WSGI script '") + target.script + "'");
     return HTTP_INTERNAL_SERVER_ERROR;
   }
-  if (target.handler != nullptr && reloading &&
+  if (target.handler != nullptr && reloading && !just_loaded &&
       !reload_if_required(gil, r, *data, target, &module)) {
     return HTTP_INTERNAL_SERVER_ERROR;
   }
@@ -178,11 +181,20 @@ int call_application(const cpython::Gil& gil, request_rec* r, const WsgiConfig* 
   return outcome == wsgi::Outcome::kFailedBeforeResponse ? HTTP_INTERNAL_SERVER_ERROR : OK;
 }
 
+// WSGIRestrictEmbedded On refuses every request; OK otherwise.
+int restrict_embedded_status(request_rec* r) {
+  if (!apache::wsgi_globals().restrict_embedded) return OK;
+  apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2123",
+                           "embedded mode of WSGI is disabled by WSGIRestrictEmbedded");
+  return HTTP_INTERNAL_SERVER_ERROR;
+}
+
 // Whether the target may run at all (spec §2); OK or the HTTP status to answer. A handler
-// script's resource is data, not code: it needs no ExecCGI.
+// script's resource is data, not code, and may be virtual: the script decides about it.
 int check_target(request_rec* r, bool handler_script) {
+  if (handler_script) return restrict_embedded_status(r);
   bool from_alias = apr_table_get(r->notes, kAliasNote) != nullptr;
-  if (!from_alias && !handler_script && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
+  if (!from_alias && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
     apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2120",
                              std::string("Options ExecCGI is off in this directory: ") +
                                  (r->filename != nullptr ? r->filename : ""));
@@ -204,12 +216,7 @@ int check_target(request_rec* r, bool handler_script) {
       r->used_path_info == AP_REQ_REJECT_PATH_INFO) {
     return HTTP_NOT_FOUND;
   }
-  if (apache::wsgi_globals().restrict_embedded) {
-    apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2123",
-                             "embedded mode of WSGI is disabled by WSGIRestrictEmbedded");
-    return HTTP_INTERNAL_SERVER_ERROR;
-  }
-  return OK;
+  return restrict_embedded_status(r);
 }
 
 // The application group and callable for the request, before any WSGIDispatchScript.
@@ -247,28 +254,26 @@ Choice configured_choice(request_rec* r, const WsgiConfig* cfg,
 // callable_object() functions may override the choice (None keeps it). OK or 500 (logged).
 int apply_dispatch_script(request_rec* r, const apache::WsgiHookScript* script,
                           const std::string& script_name, Choice* choice) {
-  auto ask = [&](const char* function, std::string* value) {
-    HookCall call{"WSGIDispatchScript", function, HTTP_INTERNAL_SERVER_ERROR, true};
-    return run_hook(
-        r, script, call, [] { return Ref::steal(PyTuple_New(0)); },
-        [&](const cpython::Gil&, PyObject* result) -> int {
-          if (result == Py_None) return OK;
-          if (!PyUnicode_Check(result) || !hook_text(result, value)) {
-            log_bad_hook_result(r, function, result, "a str or None");
-            return HTTP_INTERNAL_SERVER_ERROR;
-          }
-          return OK;
-        });
-  };
   std::string process_group;
   std::string group;
   std::string callable;
-  for (auto [function, value] :
-       {std::pair{"process_group", &process_group}, std::pair{"application_group", &group},
-        std::pair{"callable_object", &callable}}) {
-    int status = ask(function, value);
-    if (status != OK && status != DECLINED) return status;
-  }
+  auto no_args = [] { return Ref::steal(PyTuple_New(0)); };
+  auto taking = [r](const char* function, std::string* out) {
+    return [r, function, out](const cpython::Gil&, PyObject* result) {
+      if (result == Py_None) return true;
+      if (PyUnicode_Check(result) && hook_text(result, out)) return true;
+      log_bad_hook_result(r, function, result, "a str or None");
+      return false;
+    };
+  };
+  const HookFunction functions[] = {
+      {"process_group", no_args, taking("process_group", &process_group)},
+      {"application_group", no_args, taking("application_group", &group)},
+      {"callable_object", no_args, taking("callable_object", &callable)},
+  };
+  int status = call_hook_functions(
+      r, script, HookScriptUse{"WSGIDispatchScript", HTTP_INTERNAL_SERVER_ERROR, true}, functions);
+  if (status != OK) return status;
   if (!process_group.empty() && process_group != "%{GLOBAL}") {
     apache::log_wsgi_request(APLOG_ERR, 0, r, kHookFailed,
                              "process_group() of WSGIDispatchScript chose daemon process group '" +
@@ -345,7 +350,7 @@ const apache::WsgiHandlerScript* handler_script_for(const request_rec* r) {
   const auto* scripts =
       reinterpret_cast<const apache::WsgiHandlerScript*>(cfg->handler_scripts->elts);
   for (int i = 0; i < cfg->handler_scripts->nelts; ++i) {
-    if (std::strcmp(scripts[i].name, r->handler) == 0) return &scripts[i];
+    if (strcasecmp(scripts[i].name, r->handler) == 0) return &scripts[i];
   }
   return nullptr;
 }

@@ -320,6 +320,7 @@ void ApacheExchange::environ(wsgi::EnvironSink& sink) {
   if (const char* note = apr_table_get(r_->notes, "mod_wsgi.pass_authorization")) {
     pass_auth = note[0] == '1';  // pass-authorization= of the WSGIScriptAlias
   }
+  if (hide_credentials_) pass_auth = false;
   ProxyView proxy = proxy_view(r_, cfg_);
   add_subprocess_env(r_, sink);
   add_request_headers(r_, pass_auth, proxy, sink);

@@ -31,6 +31,9 @@ class ApacheExchange final : public wsgi::Exchange {
   void send_deferred();
   void abort() override;
   void log(int level, std::string_view id, std::string_view message) override;
+  // Leaves Authorization and Proxy-Authorization out of the environ whatever
+  // WSGIPassAuthorization says (access and auth hook scripts).
+  void hide_credentials() noexcept { hide_credentials_ = true; }
 
  private:
   wsgi::IoResult pass(bool flush_or_eos_added);
@@ -48,6 +51,7 @@ class ApacheExchange final : public wsgi::Exchange {
   bool read_failed_ = false;
   int body_error_status_ = 0;  // what httpd answers to the failed read (400, 408, 413...)
   bool deferred_ = false;
+  bool hide_credentials_ = false;
   std::size_t queued_ = 0;  // body bytes queued and not yet passed
 };
 

@@ -153,7 +153,9 @@ WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& in
 }
 
 PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data, const char* path,
-                             apr_time_t mtime, bool reload_on_change, bool force_reload) {
+                             apr_time_t mtime, bool reload_on_change, bool force_reload,
+                             bool* loaded) {
+  if (loaded != nullptr) *loaded = false;
   auto current = [&](auto it) {
     return it != data.scripts.end() && !force_reload &&
            (!reload_on_change || mtime == 0 || it->second.mtime == mtime);
@@ -175,6 +177,7 @@ PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data,
   WsgiScript& entry = data.scripts[path];
   entry.module = std::move(module);
   entry.mtime = mtime;
+  if (loaded != nullptr) *loaded = true;
   return entry.module.get();
 }
 

@@ -31,9 +31,10 @@ WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& in
                                const std::string& application_group);
 
 // The module of `path`, loading or reloading it as needed (`mtime` 0: do not check;
-// `force_reload`: load it again even if unchanged). Null with a Python exception set when
-// loading failed.
+// `force_reload`: load it again even if unchanged; `*loaded` says whether this call loaded
+// it). Null with a Python exception set when loading failed.
 PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data, const char* path,
-                             apr_time_t mtime, bool reload_on_change, bool force_reload = false);
+                             apr_time_t mtime, bool reload_on_change, bool force_reload = false,
+                             bool* loaded = nullptr);
 
 }  // namespace mp::handlers

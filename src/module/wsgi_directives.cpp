@@ -51,7 +51,6 @@ WsgiConfig* new_wsgi_config(apr_pool_t* pool) {
   w->enable_sendfile = Tristate::kUnset;
   w->pass_apache_request = Tristate::kUnset;
   w->map_head_to_get = HeadMapping::kUnset;
-  w->group_authoritative = Tristate::kUnset;
   return w;
 }
 
@@ -77,6 +76,18 @@ Tristate flag(int on) { return on != 0 ? Tristate::kOn : Tristate::kOff; }
 
 const char* error(cmd_parms* cmd, const std::string& text) {
   return apr_pstrcat(cmd->pool, cmd->cmd->name, ": ", text.c_str(), nullptr);
+}
+
+// Says once at startup that the directive has no effect here.
+void warn_no_effect(cmd_parms* cmd, const char* why) {
+  std::string where = cmd->directive != nullptr ? std::string(cmd->directive->filename) + ":" +
+                                                      std::to_string(cmd->directive->line_num)
+                                                : std::string("?");
+  apache::log_server(APLOG_WARNING, 0, cmd->server, "MP2001",
+                     std::string(cmd->cmd->name) + " (" + where +
+                         ") is accepted for mod_wsgi compatibility but has no effect in this "
+                         "version: " +
+                         why);
 }
 
 // Whether a process-group value selects embedded mode (the only mode implemented so far).
@@ -230,6 +241,13 @@ const char* directive_hook_script(cmd_parms* cmd, void* mconfig, const char* raw
     if (strcasecmp(word, "application-group") != 0) {
       return error(cmd, std::string("unknown option '") + word + "'");
     }
+    // Per-request names would let clients create interpreters at will (one per URL or
+    // variable value) before anything checked them.
+    std::string_view group = eq + 1;
+    if (group.empty() || group.find("%{RESOURCE}") != std::string_view::npos ||
+        group.find("%{ENV:") != std::string_view::npos) {
+      return error(cmd, "application-group must be a name, %{GLOBAL}, %{SERVER} or %{HOST}");
+    }
     hook->application_group = eq + 1;
   }
   WsgiConfig* w = wsgi_of(cmd, mconfig);
@@ -276,6 +294,14 @@ const char* directive_handler_script(cmd_parms* cmd, void* mconfig, const char* 
   WsgiConfig* w = wsgi_of(cmd, mconfig);
   if (w->handler_scripts == nullptr) {
     w->handler_scripts = apr_array_make(cmd->pool, 2, sizeof(apache::WsgiHandlerScript));
+  }
+  // httpd compares handler names without case; a second definition in the section wins.
+  auto* defined = reinterpret_cast<apache::WsgiHandlerScript*>(w->handler_scripts->elts);
+  for (int i = 0; i < w->handler_scripts->nelts; ++i) {
+    if (strcasecmp(defined[i].name, name) == 0) {
+      defined[i] = handler;
+      return nullptr;
+    }
   }
   *static_cast<apache::WsgiHandlerScript*>(apr_array_push(w->handler_scripts)) = handler;
   return nullptr;
@@ -324,7 +350,12 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
       apache::wsgi_globals().restrict_signal = on != 0;
       break;
     case kGroupAuthoritative:
-      w->group_authoritative = flag(on);
+      // httpd 2.4 combines Require lines itself (<RequireAny>, <RequireAll>): a provider that
+      // gave up its "denied" would open <RequireAll> sections. mod_wsgi ignores it there too.
+      if (on == 0)
+        warn_no_effect(cmd,
+                       "a user outside the groups is always refused; combine "
+                       "Require lines with <RequireAny> instead");
       break;
     default:
       break;
@@ -438,16 +469,9 @@ const char* directive_unsupported(cmd_parms* cmd, void* /*mconfig*/, const char*
   return error(cmd, static_cast<const char*>(cmd->info));
 }
 
-// Accepted for compatibility; says once at startup that it has no effect here.
+// Accepted for compatibility, with a warning.
 const char* directive_no_effect(cmd_parms* cmd, void* /*mconfig*/, const char* /*raw*/) {
-  std::string where = cmd->directive != nullptr ? std::string(cmd->directive->filename) + ":" +
-                                                      std::to_string(cmd->directive->line_num)
-                                                : std::string("?");
-  apache::log_server(APLOG_WARNING, 0, cmd->server, "MP2001",
-                     std::string(cmd->cmd->name) + " (" + where +
-                         ") is accepted for mod_wsgi compatibility but has no effect in this "
-                         "version: " +
-                         static_cast<const char*>(cmd->info));
+  warn_no_effect(cmd, static_cast<const char*>(cmd->info));
   return nullptr;
 }
 
@@ -499,7 +523,6 @@ WsgiConfig* merge_wsgi_config(apr_pool_t* pool, WsgiConfig* base, WsgiConfig* ad
       add->auth_user_script != nullptr ? add->auth_user_script : base->auth_user_script;
   m->auth_group_script =
       add->auth_group_script != nullptr ? add->auth_group_script : base->auth_group_script;
-  m->group_authoritative = pick(add->group_authoritative, base->group_authoritative);
   // The nearest section's handler scripts are found first.
   if (add->handler_scripts != nullptr && base->handler_scripts != nullptr) {
     m->handler_scripts = apr_array_append(pool, add->handler_scripts, base->handler_scripts);
@@ -575,7 +598,7 @@ const command_rec* wsgi_commands() noexcept {
       MP_WSGI_NO_EFFECT("WSGISocketPrefix", RSRC_CONF, kDaemonOnly),
       MP_WSGI_NO_EFFECT("WSGISocketRotation", RSRC_CONF, kDaemonOnly),
       MP_WSGI_NO_EFFECT("WSGIAcceptMutex", RSRC_CONF, kDaemonOnly),
-      AP_INIT_RAW_ARGS("WSGIHandlerScript", as_cmd(directive_handler_script), nullptr, kFileInfo,
+      AP_INIT_RAW_ARGS("WSGIHandlerScript", as_cmd(directive_handler_script), nullptr, kServerDir,
                        "name script [application-group=] [pass-authorization=]: a handler "
                        "for SetHandler/AddHandler served by the script's handle_request()"),
       AP_INIT_RAW_ARGS("WSGIDispatchScript", as_cmd(directive_hook_script),

@@ -7,6 +7,7 @@
 
 #include "cpython/exception.h"
 #include "cpython/ref.h"
+#include "wsgi/request_context.h"
 
 namespace mp::wsgi {
 
@@ -335,30 +336,34 @@ Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& e
   return outcome;
 }
 
-Ref call_hook(const cpython::Gil& gil, const Types& types, Exchange& exchange,
-              const RequestTraits& traits, PyObject* function, PyObject* args) {
-  RequestContext ctx;
-  ctx.exchange = &exchange;
-  ctx.traits = &traits;
-  Ref errors = new_errors(gil, types, &ctx);
-  if (!errors) return {};
-  Ref result;
-  Ref environ = build_environ(traits, exchange, types, nullptr, errors.get());
-  Py_ssize_t extra = PyTuple_GET_SIZE(args);
-  Ref call_args = environ ? Ref::steal(PyTuple_New(extra + 1)) : Ref();
-  if (call_args) {
-    PyTuple_SET_ITEM(call_args.get(), 0, Py_NewRef(environ.get()));
-    for (Py_ssize_t i = 0; i < extra; ++i) {
-      PyTuple_SET_ITEM(call_args.get(), i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
-    }
-    result = Ref::steal(PyObject_Call(function, call_args.get(), nullptr));
-  }
-  // Cut wsgi.errors loose (it may outlive the call), keeping the call's exception.
-  cpython::FetchedException pending = cpython::FetchedException::fetch(gil);
-  detach(gil, nullptr, nullptr, errors.get());
+HookCaller::HookCaller(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+                       const RequestTraits& traits)
+    : gil_(gil) {
+  ctx_.exchange = &exchange;
+  ctx_.traits = &traits;
+  errors_ = new_errors(gil, types, &ctx_);
+  if (errors_) environ_ = build_environ(traits, exchange, types, nullptr, errors_.get());
+}
+
+HookCaller::~HookCaller() {
+  if (!errors_) return;
+  // Cut wsgi.errors loose (the script may keep it), keeping a pending exception.
+  cpython::FetchedException pending = cpython::FetchedException::fetch(gil_);
+  detach(gil_, nullptr, nullptr, errors_.get());
   if (PyErr_Occurred()) PyErr_Clear();
-  if (!pending.empty()) pending.restore(gil);
-  return result;
+  if (!pending.empty()) pending.restore(gil_);
+}
+
+Ref HookCaller::call(PyObject* function, PyObject* args) {
+  if (!environ_) return {};
+  Py_ssize_t extra = PyTuple_GET_SIZE(args);
+  Ref call_args = Ref::steal(PyTuple_New(extra + 1));
+  if (!call_args) return {};
+  PyTuple_SET_ITEM(call_args.get(), 0, Py_NewRef(environ_.get()));
+  for (Py_ssize_t i = 0; i < extra; ++i) {
+    PyTuple_SET_ITEM(call_args.get(), i + 1, Py_NewRef(PyTuple_GET_ITEM(args, i)));
+  }
+  return Ref::steal(PyObject_Call(function, call_args.get(), nullptr));
 }
 
 }  // namespace mp::wsgi

@@ -7,6 +7,7 @@
 #include "cpython/thread_attach.h"
 #include "wsgi/exchange.h"
 #include "wsgi/objects.h"
+#include "wsgi/request_context.h"
 
 namespace mp::wsgi {
 
@@ -24,11 +25,27 @@ enum class Outcome {
 Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& exchange,
                         const RequestTraits& traits, PyObject* application);
 
-// Calls `function(environ, *args)` for an access or auth hook (spec mod_wsgi-compat §10): the
-// environ has no wsgi.input (the body belongs to the handler) and no wsgi.file_wrapper;
-// wsgi.errors logs through the exchange. Null with a Python exception set when the call (or
-// building the environ) failed.
-cpython::Ref call_hook(const cpython::Gil& gil, const Types& types, Exchange& exchange,
-                       const RequestTraits& traits, PyObject* function, PyObject* args);
+// Calls the functions of an access, auth or dispatch hook script (spec mod_wsgi-compat §10)
+// with one environ: like an application's, without wsgi.input (the body belongs to the
+// handler) or wsgi.file_wrapper; wsgi.errors logs through the exchange until the caller is
+// destroyed.
+class HookCaller {
+ public:
+  HookCaller(const cpython::Gil& gil, const Types& types, Exchange& exchange,
+             const RequestTraits& traits);
+  ~HookCaller();
+  HookCaller(const HookCaller&) = delete;
+  HookCaller& operator=(const HookCaller&) = delete;
+
+  // function(environ, *args); null with a Python exception set when it (or building the
+  // environ) failed.
+  cpython::Ref call(PyObject* function, PyObject* args);
+
+ private:
+  const cpython::Gil& gil_;
+  RequestContext ctx_;  // what wsgi.errors points to
+  cpython::Ref errors_;
+  cpython::Ref environ_;
+};
 
 }  // namespace mp::wsgi

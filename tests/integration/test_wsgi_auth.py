@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 import time
 
 import pytest
@@ -288,17 +289,47 @@ def test_group_hook_errors_are_500(apache):
     assert srv.wait_for_log(r"MP2131.*groups_for_user\(\) returned str")
 
 
-def test_group_authoritative_off_is_accepted(apache):
-    # Off makes a non-member's wsgi-group line neutral instead of denied; with httpd 2.4's
-    # <RequireAny>/<RequireAll> both lead to the same answers, so this only checks that such
-    # a configuration works.
+@pytest.mark.allow_log("MP2001")
+def test_group_authoritative_off_never_opens_require_all(apache):
+    # httpd 2.4 combines Require lines itself; a provider that gave up its "denied" would let
+    # every valid user through <RequireAll>. Off is accepted with a warning, as mod_wsgi has
+    # no use for it on 2.4 either.
     srv = apache(
-        APP + protected(*GROUP_AUTH, "WSGIGroupAuthoritative Off", "<RequireAny>",
-                        "    Require wsgi-group chiefs", "    Require user spy",
-                        "</RequireAny>"),
+        APP + protected(*GROUP_AUTH, "WSGIGroupAuthoritative Off", "<RequireAll>",
+                        "    Require wsgi-group chiefs", "    Require valid-user",
+                        "</RequireAll>"),
         files=auth_files(),
     )
-    assert srv.get("/app/", auth=("spy", "secret")).status_code == 200
+    assert srv.get("/app/", auth=("spy", "secret")).status_code == 401
+    assert srv.wait_for_log(r"MP2001.*WSGIGroupAuthoritative")
+
+
+def test_hooks_never_see_the_credentials(apache):
+    source = AUTH_SCRIPT.replace(
+        "        if user not in USERS:",
+        '        assert "HTTP_AUTHORIZATION" not in environ, "leaked"\n'
+        "        if user not in USERS:",
+    ) + textwrap.indent(textwrap.dedent('''
+
+        def allow_access(environ, host):
+            assert "HTTP_AUTHORIZATION" not in environ, "credentials leaked"
+            return None
+    '''), "    ")
+    srv = apache(
+        APP + protected(*GROUP_AUTH, "WSGIPassAuthorization On",
+                        "WSGIAccessScript @ROOT@/auth/auth.wsgi", "Require wsgi-group agents"),
+        files=auth_files(source),
+    )
+    e = env(srv.get("/app/", auth=("spy", "secret")))
+    assert e["HTTP_AUTHORIZATION"].startswith("Basic ")  # the application asked for it
+
+
+@pytest.mark.parametrize("group", ["%{RESOURCE}", "%{ENV:WHO}", ""])
+def test_hook_groups_that_depend_on_the_request_are_refused(apache, group):
+    with pytest.raises(pytest.fail.Exception) as info:
+        apache(APP + protected(f"WSGIAccessScript @ROOT@/auth/a.wsgi application-group={group}"),
+               files=auth_files())
+    assert "application-group must be a name, %{GLOBAL}, %{SERVER} or %{HOST}" in str(info.value)
 
 
 # ----------------------------------------------------------------- WSGIAccessScript

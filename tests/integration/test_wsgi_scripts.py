@@ -16,38 +16,47 @@ from wsgiapps import ENV_APP, script
 
 # A handler script: serves the resource upper-cased, and reports what it saw in headers.
 HANDLER = '''
-    LOADS = []
-    LOADS.append(1)
+    import os
+    import sys
+
+    # Loads of this script in the interpreter, kept where a reload cannot reset it.
+    sys._upper_loads = getattr(sys, "_upper_loads", 0) + 1
 
 
     def handle_request(environ, start_response):
-        with open(environ["SCRIPT_FILENAME"], "rb") as f:
+        name = environ["SCRIPT_FILENAME"]
+        if not os.path.isfile(name):  # the resource may be virtual: the script decides
+            start_response("404 Not Found", [("Content-Type", "text/plain")])
+            return [b"no such resource"]
+        with open(name, "rb") as f:
             body = f.read().upper()
         start_response("200 OK", [
             ("Content-Type", "text/plain"),
             ("X-Handler-Script", environ["mod_wsgi.handler_script"]),
             ("X-Script-Name", environ["SCRIPT_NAME"]),
             ("X-Path-Info", environ["PATH_INFO"]),
-            ("X-Loads", str(len(LOADS))),
+            ("X-Loads", str(sys._upper_loads)),
             ("X-Auth", environ.get("HTTP_AUTHORIZATION", "-")),
         ])
         return [body]
 
 
     def reload_required(resource):
+        if resource.endswith("boom.md"):
+            raise RuntimeError("cannot tell")
         return resource.endswith("reload.md")
 '''
 
 
 def handler_files(**extra) -> dict:
     return {"../scripts/upper.wsgi": script(HANDLER), "docs/a.md": "hello\n",
-            "docs/reload.md": "again\n", **extra}
+            "docs/reload.md": "again\n", "docs/boom.md": "boom\n", **extra}
 
 
-@pytest.mark.allow_log("MP2121")
 def test_addhandler_runs_the_handler_script_for_the_resource(apache):
     srv = apache(
-        "WSGIHandlerScript upper-md @ROOT@/scripts/upper.wsgi application-group=%{GLOBAL}\n"
+        # Handler names compare without case, as httpd's SetHandler/AddHandler values do.
+        "WSGIHandlerScript Upper-MD @ROOT@/scripts/upper.wsgi application-group=%{GLOBAL}\n"
         '<Directory "@DOCROOT@/docs">\n    AddHandler upper-md .md\n</Directory>\n',
         files=handler_files(),
     )
@@ -57,8 +66,9 @@ def test_addhandler_runs_the_handler_script_for_the_resource(apache):
     assert r.headers["X-Handler-Script"] == str(srv.root / "scripts" / "upper.wsgi")
     assert r.headers["X-Script-Name"] == "/docs/a.md"
     assert r.headers["X-Auth"] == "-"
-    # No ExecCGI needed: the resource is data. A missing resource is 404 as for scripts.
-    assert srv.get("/docs/missing.md").status_code == 404
+    # No ExecCGI needed: the resource is data. A missing one is the script's business.
+    missing = srv.get("/docs/missing.md")
+    assert missing.status_code == 404 and missing.text == "no such resource"
 
 
 def test_sethandler_and_path_info(apache):
@@ -77,6 +87,7 @@ def test_sethandler_and_path_info(apache):
     assert srv.get("/docs/reload.md").text == "again\n"  # not the handler: served as is
 
 
+@pytest.mark.allow_log("MP2102")
 def test_reload_required_reloads_the_handler_script(apache):
     srv = apache(
         "WSGIHandlerScript upper-md @ROOT@/scripts/upper.wsgi application-group=one\n"
@@ -87,7 +98,13 @@ def test_reload_required_reloads_the_handler_script(apache):
     with srv.session() as s:
         loads = [s.get(srv.url("/docs/a.md")).headers["X-Loads"] for _ in range(3)]
         assert loads == ["1", "1", "1"]  # loaded once, kept
-        assert s.get(srv.url("/docs/reload.md")).headers["X-Loads"] == "1"  # a fresh module
+        assert s.get(srv.url("/docs/reload.md")).headers["X-Loads"] == "2"  # loaded again
+        assert s.get(srv.url("/docs/a.md")).headers["X-Loads"] == "2"
+        # reload_required() raising: logged, and the loaded script serves.
+        boom = s.get(srv.url("/docs/boom.md"))
+        assert boom.status_code == 200 and boom.headers["X-Loads"] == "2"
+    assert srv.wait_for_log(r"MP2102.*exception in reload_required\(\)")
+    assert srv.wait_for_log(r"RuntimeError: cannot tell")
 
 
 def test_the_nearest_section_names_the_handler(apache):
@@ -116,6 +133,18 @@ def test_handler_script_without_handle_request_is_500(apache):
     assert srv.wait_for_log(r"MP2103.*does not contain WSGI application 'handle_request'")
     assert srv.get("/docs/b.txt").status_code == 500
     assert srv.wait_for_log(r"MP2102.*failed to load WSGI script '.*none.wsgi'")
+
+
+def test_handler_script_is_not_for_htaccess(apache):
+    # It runs any Python file: .htaccess authors must not be able to name one.
+    srv = apache(
+        '<Directory "@DOCROOT@/docs">\n    AllowOverride FileInfo\n</Directory>\n',
+        files={**handler_files(), "docs/.htaccess":
+               "WSGIHandlerScript up @ROOT@/scripts/upper.wsgi\nAddHandler up .md\n"},
+        allow_log=("not allowed here",),
+    )
+    assert srv.get("/docs/a.md").status_code == 500
+    assert srv.wait_for_log(r"WSGIHandlerScript not allowed here")
 
 
 def test_handler_script_options_are_checked(apache):
