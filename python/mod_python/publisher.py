@@ -423,7 +423,14 @@ def handler(req: Any) -> int:
     config = req.get_config()
     debug = _flag(config, "PythonDebug", "0")
     autoreload = _flag(config, "PythonAutoReload", "1")
+    requested = req.filename
     module_path, object_str = _module_path(req)
+    if requested is None or os.path.normpath(requested) != module_path:
+        # The URL named the module without its extension (or a directory, for index.py):
+        # the <Files>/<Directory> checks the request went through were about another name.
+        status = req._file_access_status(module_path)
+        if status != apache.HTTP_OK:
+            raise apache.SERVER_RETURN(status)
     req.filename = module_path
     try:
         page = page_cache.get(req, module_path, autoreload, debug)

@@ -99,6 +99,28 @@ PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
   Py_RETURN_NONE;
 }
 
+// The status httpd's access control gives `path` looked up as a file from this request (a
+// sub-request: <Directory>, <Files>, .htaccess, Require). The publisher asks it for the module
+// a URL names without its extension, which the request's own checks did not see.
+PyObject* m_file_access_status(PyObject* self, PyObject* arg) {
+  REQ_OR_FAIL();
+  std::string path;
+  if (!text_arg(arg, &path, "path")) return nullptr;
+  GilAssumed g;
+  int status = HTTP_INTERNAL_SERVER_ERROR;
+  {
+    RequestIo io(g.gil(), as_request(self));
+    r = io.request();
+    if (r != nullptr) {
+      request_rec* sub = ap_sub_req_lookup_file(apr_pstrdup(r->pool, path.c_str()), r, nullptr);
+      status = sub->status;
+      ap_destroy_sub_req(sub);
+    }
+  }
+  if (r == nullptr) return request_io_refused(as_request(self));
+  return PyLong_FromLong(status);
+}
+
 PyObject* m_sendfile(PyObject* self, PyObject* args) {
   PyObject* path_obj = nullptr;
   long long offset = 0;
@@ -375,6 +397,8 @@ std::span<PyMethodDef> request_misc_methods() {
        "register_cleanup(callable[, data]): run at the end of the request."},
       {"internal_redirect", cpython::Guard<m_internal_redirect>::call, METH_O,
        "Internal redirect to a URI."},
+      {"_file_access_status", cpython::Guard<m_file_access_status>::call, METH_O,
+       "_file_access_status(path) -> the HTTP status access control gives the file"},
       {"sendfile", cpython::Guard<m_sendfile>::call, METH_VARARGS,
        "sendfile(path[, offset, len]) -> bytes sent"},
       {"allow_methods", cpython::Guard<m_allow_methods>::call, METH_VARARGS,

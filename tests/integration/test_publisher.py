@@ -390,8 +390,31 @@ def test_location_handler_keeps_directory_and_files_access_control(apache):
                "        Require all denied\n    </Files>\n</Directory>\n")
     page = "def index(req):\n    return 'page'\n"
     srv = apache(snippet, files={"pub/page.py": page, "pub/secret.py": page,
-                                 "pub/private/page.py": page}, allow_log=("AH01630", "AH01797"))
+                                 "pub/private/page.py": page, "pub/private/index.py": page},
+                 allow_log=("AH01630", "AH01797"))
     assert srv.get("/pub/page.py").text == "page"
     assert srv.get("/pub/secret.py").status_code == 403
     assert srv.get("/pub/secret.py/index").status_code == 403
     assert srv.get("/pub/private/page.py").status_code == 403
+    # Without the extension the publisher still finds the module; the checks apply to it.
+    assert srv.get("/pub/page").text == "page"
+    assert srv.get("/pub/secret").status_code == 403
+    assert srv.get("/pub/private/page").status_code == 403
+    assert srv.get("/pub/private/").status_code == 403  # its index.py
+
+
+def test_directory_publisher_checks_the_module_it_loads(apache):
+    # Configured in <Directory>, /pub/secret/index maps to the file "secret" (path_info
+    # "/index"), which no <Files "secret.py"> matches; the module loaded is checked too.
+    snippet = ('<Directory "@DOCROOT@/pub">\n    SetHandler mod_python\n'
+               "    PythonHandler mod_python.publisher\n"
+               '    <Files "secret.py">\n        Require all denied\n    </Files>\n'
+               "</Directory>\n")
+    page = "def index(req):\n    return 'page'\n\ndef other(req):\n    return 'other'\n"
+    srv = apache(snippet, files={"pub/page.py": page, "pub/secret.py": page},
+                 allow_log=("AH01630",))
+    assert srv.get("/pub/page/other").text == "other"
+    assert srv.get("/pub/page").text == "page"
+    assert srv.get("/pub/secret/other").status_code == 403
+    assert srv.get("/pub/secret").status_code == 403
+    assert srv.get("/pub/secret.py/other").status_code == 403
