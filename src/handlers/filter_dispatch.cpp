@@ -12,6 +12,7 @@
 #include "apache/module_config.h"
 #include "common/path_util.h"
 #include "cpython/exception.h"
+#include "handlers/filter_slots.h"
 #include "handlers/handler_cache.h"
 #include "handlers/interpreter_choice.h"
 #include "handlers/request_state.h"
@@ -88,9 +89,11 @@ const FilterEntry* configured_entry(const request_rec* r, const char* name, bool
 }
 
 // The Python filter an Apache filter instance stands for. mod_filter runs providers under its
-// own filter record: AddOutputFilterByType's is named "BYTYPE:<name>".
-const FilterEntry* entry_for(const ap_filter_t* f, bool is_input) {
+// own filter record (a FilterDeclare'd chain, or "BYTYPE:<name>" for AddOutputFilterByType):
+// `own_name` is the name the C function was registered for, when it knows it (filter_slots.h).
+const FilterEntry* entry_for(const ap_filter_t* f, bool is_input, const char* own_name) {
   const char* name = f->frec->name;
+  if (own_name != nullptr && strcasecmp(name, own_name) != 0) name = own_name;
   const FilterEntry* entry = configured_entry(f->r, name, is_input);
   if (entry == nullptr && strncasecmp(name, "BYTYPE:", 7) == 0) {
     entry = configured_entry(f->r, name + 7, is_input);
@@ -98,10 +101,10 @@ const FilterEntry* entry_for(const ap_filter_t* f, bool is_input) {
   return entry;
 }
 
-FilterState* state_for(ap_filter_t* f, bool is_input) {
+FilterState* state_for(ap_filter_t* f, bool is_input, const char* own_name = nullptr) {
   if (f->ctx != nullptr) return static_cast<FilterState*>(f->ctx);
   if (f->r == nullptr) return nullptr;
-  const FilterEntry* entry = entry_for(f, is_input);
+  const FilterEntry* entry = entry_for(f, is_input, own_name);
   if (entry == nullptr) {
     // Registered somewhere (the name is global) but not configured for this request, or run
     // by mod_filter's FilterChain under the chain's name: transparent, and said once.
@@ -280,8 +283,8 @@ void drop_stale_length(FilterState* state, request_rec* r) {
   apr_table_unset(r->headers_out, "Content-Length");
 }
 
-apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb) {
-  FilterState* state = state_for(f, false);
+apr_status_t run_output(ap_filter_t* f, apr_bucket_brigade* bb, const char* own_name) {
+  FilterState* state = state_for(f, false, own_name);
   if (state == nullptr) return ap_pass_brigade(f->next, bb);
   if (state->busy) {
     // The filter wrote to its own request (req.write): part of what it writes.
@@ -431,8 +434,13 @@ apr_status_t run_input(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t m
 }  // namespace
 
 apr_status_t python_output_filter(ap_filter_t* f, apr_bucket_brigade* bb) noexcept {
+  return python_output_filter_named(f, bb, nullptr);
+}
+
+apr_status_t python_output_filter_named(ap_filter_t* f, apr_bucket_brigade* bb,
+                                        const char* name) noexcept {
   return apache::guard(f->c->base_server, static_cast<apr_status_t>(APR_EGENERAL),
-                       [&]() { return run_output(f, bb); });
+                       [&]() { return run_output(f, bb, name); });
 }
 
 apr_status_t python_input_filter(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
@@ -453,7 +461,7 @@ bool filter_name_taken(const char* name, bool is_input) noexcept {
       is_input ? ap_get_input_filter_handle(name) : ap_get_output_filter_handle(name);
   if (existing == nullptr) return false;
   return is_input ? existing->filter_func.in_func != python_input_filter
-                  : existing->filter_func.out_func != python_output_filter;
+                  : !is_python_output_function(existing->filter_func.out_func);
 }
 
 bool register_request_filter(request_rec* r, const char* name, const char* handler, const char* dir,

@@ -7,6 +7,9 @@
 namespace mp::handlers {
 
 apr_status_t python_output_filter(ap_filter_t* f, apr_bucket_brigade* bb) noexcept;
+// The same for the Python output filter registered as `name` (null: the record's name).
+apr_status_t python_output_filter_named(ap_filter_t* f, apr_bucket_brigade* bb,
+                                        const char* name) noexcept;
 apr_status_t python_input_filter(ap_filter_t* f, apr_bucket_brigade* bb, ap_input_mode_t mode,
                                  apr_read_type_e block, apr_off_t readbytes) noexcept;
 

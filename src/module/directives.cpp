@@ -12,6 +12,7 @@
 #include "common/handler_spec.h"
 #include "common/phase.h"
 #include "handlers/filter_dispatch.h"
+#include "handlers/filter_slots.h"
 #include "module/config.h"
 #include "module/session_cache.h"
 #include "module/wsgi_directives.h"
@@ -260,7 +261,7 @@ const char* directive_filter(cmd_parms* cmd, void* mconfig, const char* handler,
     ap_register_input_filter(filter_name, handlers::python_input_filter, nullptr,
                              AP_FTYPE_RESOURCE);
   } else {
-    ap_register_output_filter(filter_name, handlers::python_output_filter, nullptr,
+    ap_register_output_filter(filter_name, handlers::output_function_for(filter_name), nullptr,
                               AP_FTYPE_RESOURCE);
   }
   auto* entry =

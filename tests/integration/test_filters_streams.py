@@ -141,6 +141,16 @@ EDGE = '''
             filter.close()
         elif data:
             filter.write(data)
+
+
+    def names_itself_at_the_end(filter):
+        data = filter.read()
+        while data:
+            filter.write(data)
+            data = filter.read()
+        if data is None:
+            filter.write(("|name=%s" % filter.name).encode())
+            filter.close()
 '''
 
 EDGE_PAGES = '''
@@ -377,6 +387,24 @@ def test_add_output_filter_by_type_runs_the_python_filter(apache):
     )
     assert srv.get("/a.txt").text == "BY TYPE\n"
     assert srv.get("/b.html").text == "<p>not text/plain</p>\n"
+
+
+def test_mod_filter_chains_run_the_python_provider_they_select(apache):
+    # mod_filter calls a provider under the chain's own filter record ("smart"), so the
+    # Python filter must be known by its function, not by the name httpd passes it.
+    srv = apache(
+        in_directory("PythonOutputFilter edge::upper UPPER",
+                     "PythonOutputFilter edge::names_itself_at_the_end NAMER",
+                     "FilterDeclare smart",
+                     "FilterProvider smart UPPER \"%{CONTENT_TYPE} =~ m|^text/plain|\"",
+                     "FilterProvider smart NAMER \"%{CONTENT_TYPE} =~ m|^text/html|\"",
+                     "FilterChain smart", handler=None),
+        files={**FILES, "a.txt": "plain\n", "b.html": "<p>html</p>\n", "c.css": "p {}\n"},
+        extra_modules=("filter",),
+    )
+    assert srv.get("/a.txt").text == "PLAIN\n"
+    assert srv.get("/b.html").text == "<p>html</p>\n|name=namer"
+    assert srv.get("/c.css").text == "p {}\n"
 
 
 @pytest.mark.allow_log("AH00082")
