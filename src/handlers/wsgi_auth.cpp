@@ -33,6 +33,17 @@ void log_request(request_rec* r, int level, const char* id, const std::string& t
 
 // ---- WSGIAccessScript --------------------------------------------------------------------
 
+int access_denied(request_rec* r, const char* script) {
+  // Under "Satisfy Any" valid credentials may still admit the client: not an error yet
+  // (mod_access_compat's host checks keep quiet there too, with the same test;
+  // ap_some_authn_required() would run the access checkers, this one among them).
+  bool auth_may_admit = ap_satisfies(r) == SATISFY_ANY && ap_some_auth_required(r);
+  log_request(r, auth_may_admit ? APLOG_INFO : APLOG_ERR, kAccessDenied,
+              std::string("client denied by WSGIAccessScript '") + script +
+                  "': " + (r->uri != nullptr ? r->uri : ""));
+  return HTTP_FORBIDDEN;
+}
+
 int access_checker(request_rec* r) noexcept {
   return apache::guard(r->server, static_cast<int>(HTTP_INTERNAL_SERVER_ERROR), [&]() -> int {
     const apache::WsgiConfig* cfg = dir_wsgi(r);
@@ -47,12 +58,7 @@ int access_checker(request_rec* r) noexcept {
         [&](const cpython::Gil&, PyObject* result) -> int {
           if (result == Py_None) return DECLINED;
           if (result == Py_True) return OK;
-          if (result == Py_False) {
-            log_request(r, APLOG_ERR, kAccessDenied,
-                        std::string("client denied by WSGIAccessScript '") +
-                            cfg->access_script->path + "': " + (r->uri != nullptr ? r->uri : ""));
-            return HTTP_FORBIDDEN;
-          }
+          if (result == Py_False) return access_denied(r, cfg->access_script->path);
           log_bad_hook_result(r, "allow_access", result, "True, False or None");
           return HTTP_INTERNAL_SERVER_ERROR;
         });
@@ -73,17 +79,9 @@ int password_verdict(request_rec* r, PyObject* result) {
   if (result == Py_True) return AUTH_GRANTED;
   if (result == Py_False) return AUTH_DENIED;
   std::string name;
-  if (PyUnicode_Check(result)) {
-    Ref bytes = Ref::steal(PyUnicode_AsLatin1String(result));
-    if (!bytes) PyErr_Clear();
-    if (bytes) {
-      name.assign(PyBytes_AS_STRING(bytes.get()),
-                  static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
-    }
-  }
+  if (PyUnicode_Check(result) && !credential_bytes(result, &name)) name.clear();
   if (name.empty() || name.find('\0') != std::string::npos) {
-    log_bad_hook_result(r, "check_password", result,
-                        "True, False, None or a non-empty latin-1 user name");
+    log_bad_hook_result(r, "check_password", result, "True, False, None or a non-empty user name");
     return AUTH_GENERAL_ERROR;
   }
   r->user = apr_pstrmemdup(r->pool, name.data(), name.size());
@@ -95,8 +93,8 @@ authn_status check_password(request_rec* r, const char* user, const char* passwo
     int status = run_hook(
         r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "check_password",
         [&] {
-          Ref u = native_string(user);
-          Ref p = u ? native_string(password) : Ref();
+          Ref u = credential_string(user);
+          Ref p = u ? credential_string(password) : Ref();
           return p ? Ref::steal(PyTuple_Pack(2, u.get(), p.get())) : Ref();
         },
         [&](const cpython::Gil&, PyObject* result) { return password_verdict(r, result); });
@@ -110,8 +108,8 @@ authn_status get_realm_hash(request_rec* r, const char* user, const char* realm,
     int status = run_hook(
         r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "get_realm_hash",
         [&] {
-          Ref u = native_string(user);
-          Ref m = u ? native_string(realm) : Ref();
+          Ref u = credential_string(user);
+          Ref m = u ? credential_string(realm) : Ref();
           return m ? Ref::steal(PyTuple_Pack(2, u.get(), m.get())) : Ref();
         },
         [&](const cpython::Gil&, PyObject* result) -> int {
@@ -202,7 +200,7 @@ authz_status check_group(request_rec* r, const char* require_line,
         r, cfg != nullptr ? cfg->auth_group_script : nullptr, "WSGIAuthGroupScript",
         AUTHZ_GENERAL_ERROR, "groups_for_user",
         [&] {
-          Ref u = native_string(r->user);
+          Ref u = credential_string(r->user);
           return u ? Ref::steal(PyTuple_Pack(1, u.get())) : Ref();
         },
         [&](const cpython::Gil& gil, PyObject* result) {

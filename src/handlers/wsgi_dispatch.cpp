@@ -9,6 +9,7 @@
 #include <strings.h>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "apache/boundary.h"
@@ -191,8 +192,24 @@ int restrict_embedded_status(request_rec* r) {
 
 // Whether the target may run at all (spec §2); OK or the HTTP status to answer. A handler
 // script's resource is data, not code, and may be virtual: the script decides about it.
+// "AcceptPathInfo Off" refuses a URL with path info after the file it names.
+bool path_info_refused(const request_rec* r) {
+  return r->path_info != nullptr && *r->path_info != '\0' &&
+         r->used_path_info == AP_REQ_REJECT_PATH_INFO;
+}
+
+// 404 for path info that "AcceptPathInfo Off" refuses, said at info level (a client's URL).
+int refuse_path_info(request_rec* r) {
+  apache::log_wsgi_request(APLOG_INFO, 0, r, "MP2127",
+                           std::string("AcceptPathInfo Off refuses the path info '") +
+                               r->path_info + "' after " + (r->filename ? r->filename : ""));
+  return HTTP_NOT_FOUND;
+}
+
 int check_target(request_rec* r, bool handler_script) {
-  if (handler_script) return restrict_embedded_status(r);
+  // A handler script's resource may be virtual (no file); the section's AcceptPathInfo holds.
+  if (handler_script)
+    return path_info_refused(r) ? refuse_path_info(r) : restrict_embedded_status(r);
   bool from_alias = apr_table_get(r->notes, kAliasNote) != nullptr;
   if (!from_alias && (ap_allow_options(r) & OPT_EXECCGI) == 0) {
     apache::log_wsgi_request(APLOG_ERR, 0, r, "MP2120",
@@ -212,10 +229,7 @@ int check_target(request_rec* r, bool handler_script) {
         std::string("Attempt to invoke directory as WSGI application: ") + r->filename);
     return HTTP_FORBIDDEN;
   }
-  if (r->path_info != nullptr && *r->path_info != '\0' &&
-      r->used_path_info == AP_REQ_REJECT_PATH_INFO) {
-    return HTTP_NOT_FOUND;
-  }
+  if (path_info_refused(r)) return refuse_path_info(r);
   return restrict_embedded_status(r);
 }
 
@@ -254,14 +268,19 @@ Choice configured_choice(request_rec* r, const WsgiConfig* cfg,
 // callable_object() functions may override the choice (None keeps it). OK or 500 (logged).
 int apply_dispatch_script(request_rec* r, const apache::WsgiHookScript* script,
                           const std::string& script_name, Choice* choice) {
-  std::string process_group;
-  std::string group;
-  std::string callable;
+  // None keeps the configured choice; a str (even "", the main interpreter) replaces it.
+  std::optional<std::string> process_group;
+  std::optional<std::string> group;
+  std::optional<std::string> callable;
   auto no_args = [] { return Ref::steal(PyTuple_New(0)); };
-  auto taking = [r](const char* function, std::string* out) {
+  auto taking = [r](const char* function, std::optional<std::string>* out) {
     return [r, function, out](const cpython::Gil&, PyObject* result) {
       if (result == Py_None) return true;
-      if (PyUnicode_Check(result) && hook_text(result, out)) return true;
+      std::string text;
+      if (PyUnicode_Check(result) && hook_text(result, &text)) {
+        *out = std::move(text);
+        return true;
+      }
       log_bad_hook_result(r, function, result, "a str or None");
       return false;
     };
@@ -274,14 +293,14 @@ int apply_dispatch_script(request_rec* r, const apache::WsgiHookScript* script,
   int status = call_hook_functions(
       r, script, HookScriptUse{"WSGIDispatchScript", HTTP_INTERNAL_SERVER_ERROR, true}, functions);
   if (status != OK) return status;
-  if (!process_group.empty() && process_group != "%{GLOBAL}") {
+  if (process_group && !process_group->empty() && *process_group != "%{GLOBAL}") {
     apache::log_wsgi_request(APLOG_ERR, 0, r, kHookFailed,
                              "process_group() of WSGIDispatchScript chose daemon process group '" +
-                                 process_group + "': daemon mode is not yet supported");
+                                 *process_group + "': daemon mode is not yet supported");
     return HTTP_INTERNAL_SERVER_ERROR;
   }
-  if (!group.empty()) choice->group = expand_group(r, r->server, group, script_name);
-  if (!callable.empty()) choice->callable = callable;
+  if (group) choice->group = expand_group(r, r->server, *group, script_name);
+  if (callable) choice->callable = *callable;
   return OK;
 }
 

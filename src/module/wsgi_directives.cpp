@@ -241,12 +241,13 @@ const char* directive_hook_script(cmd_parms* cmd, void* mconfig, const char* raw
     if (strcasecmp(word, "application-group") != 0) {
       return error(cmd, std::string("unknown option '") + word + "'");
     }
-    // Per-request names would let clients create interpreters at will (one per URL or
-    // variable value) before anything checked them.
+    // Per-request names would let clients create interpreters at will (one per URL, Host
+    // header or variable value) before anything checked them.
     std::string_view group = eq + 1;
     if (group.empty() || group.find("%{RESOURCE}") != std::string_view::npos ||
+        group.find("%{HOST}") != std::string_view::npos ||
         group.find("%{ENV:") != std::string_view::npos) {
-      return error(cmd, "application-group must be a name, %{GLOBAL}, %{SERVER} or %{HOST}");
+      return error(cmd, "application-group must be a name, %{GLOBAL} or %{SERVER}");
     }
     hook->application_group = eq + 1;
   }

@@ -35,6 +35,8 @@ AUTH_SCRIPT = '''
         environ["wsgi.errors"].write("checking %s for %s\\n" % (user, environ["REQUEST_URI"]))
         if user == "alias":
             return "spy"  # authenticated, and known as spy from now on
+        if user == "umlaut":
+            return "j\xf6rg"
         if user == "boom":
             raise RuntimeError("the user database is down")
         if user == "odd":
@@ -96,11 +98,21 @@ def test_basic_auth_through_check_password(apache):
     assert srv.wait_for_log(r"checking spy for /app/x")
 
 
-def test_password_and_user_are_native_strings(apache):
-    # Latin-1 credentials arrive as the str their bytes decode to (PEP 3333 native strings).
+def test_credentials_are_decoded_as_utf8_like_browsers_send_them(apache):
     srv = apache(APP + protected(*BASIC, "Require valid-user"), files=auth_files())
+    r = srv.get("/app/", auth=("caf\xe9".encode(), "cr\xe8me".encode()))
+    # The environ itself keeps PEP 3333 native strings: the bytes as latin-1.
+    assert env(r)["REMOTE_USER"] == "caf\xe9".encode().decode("latin-1")
+    # Bytes that are not UTF-8 reach the script (as surrogates), which does not know them.
     r = srv.get("/app/", auth=("caf\xe9".encode("latin-1"), "cr\xe8me".encode("latin-1")))
-    assert env(r)["REMOTE_USER"] == "caf\xe9"
+    assert r.status_code == 401
+
+
+def test_a_returned_user_name_is_encoded_as_utf8(apache):
+    # So that it matches the UTF-8 of a Require line (and of mod_wsgi).
+    srv = apache(APP + protected(*BASIC, "Require user j\u00f6rg"), files=auth_files())
+    e = env(srv.get("/app/", auth=("umlaut", "anything")))
+    assert e["REMOTE_USER"] == "j\xf6rg".encode().decode("latin-1")
 
 
 def test_a_returned_user_name_replaces_the_client_one(apache):
@@ -324,12 +336,12 @@ def test_hooks_never_see_the_credentials(apache):
     assert e["HTTP_AUTHORIZATION"].startswith("Basic ")  # the application asked for it
 
 
-@pytest.mark.parametrize("group", ["%{RESOURCE}", "%{ENV:WHO}", ""])
+@pytest.mark.parametrize("group", ["%{RESOURCE}", "%{ENV:WHO}", "%{HOST}", ""])
 def test_hook_groups_that_depend_on_the_request_are_refused(apache, group):
     with pytest.raises(pytest.fail.Exception) as info:
         apache(APP + protected(f"WSGIAccessScript @ROOT@/auth/a.wsgi application-group={group}"),
                files=auth_files())
-    assert "application-group must be a name, %{GLOBAL}, %{SERVER} or %{HOST}" in str(info.value)
+    assert "application-group must be a name, %{GLOBAL} or %{SERVER}" in str(info.value)
 
 
 # ----------------------------------------------------------------- WSGIAccessScript
@@ -367,6 +379,18 @@ def test_access_script(apache):
     assert srv.wait_for_log(r"MP2131.*allow_access\(\) returned str")
     assert srv.get("/app/boom").status_code == 500
     assert srv.wait_for_log(r"ValueError: no access today")
+
+
+def test_access_refused_under_satisfy_any_is_no_error_when_credentials_admit(apache):
+    # Not allowed to log MP2132 at error level: the credentials let the client in.
+    srv = apache(
+        APP + protected("WSGIAccessScript @ROOT@/auth/access.wsgi", *BASIC,
+                        "Require valid-user", "Satisfy Any", where="/app/deny"),
+        files={**auth_files(), "../auth/access.wsgi": script(ACCESS_SCRIPT)},
+        extra_modules=("access_compat",),
+    )
+    assert srv.get("/app/deny/x").status_code == 401
+    assert srv.get("/app/deny/x", auth=("spy", "secret")).status_code == 200
 
 
 def test_access_script_guards_static_files_too(apache):

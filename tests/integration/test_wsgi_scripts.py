@@ -87,6 +87,19 @@ def test_sethandler_and_path_info(apache):
     assert srv.get("/docs/reload.md").text == "again\n"  # not the handler: served as is
 
 
+def test_accept_path_info_off_applies_to_handler_scripts(apache):
+    srv = apache(
+        "WSGIHandlerScript upper-md @ROOT@/scripts/upper.wsgi\n"
+        '<Directory "@DOCROOT@/docs">\n    AddHandler upper-md .md\n'
+        "    AcceptPathInfo Off\n</Directory>\n",
+        files=handler_files(),
+        log_level="info",
+    )
+    assert srv.get("/docs/a.md").text == "HELLO\n"
+    assert srv.get("/docs/a.md/more").status_code == 404
+    assert srv.wait_for_log(r"MP2127: AcceptPathInfo Off refuses the path info '/more'")
+
+
 @pytest.mark.allow_log("MP2102")
 def test_reload_required_reloads_the_handler_script(apache):
     srv = apache(
@@ -166,6 +179,8 @@ DISPATCH = '''
             return "isolated"
         if environ["PATH_INFO"].startswith("/server"):
             return "%{SERVER}"
+        if environ["PATH_INFO"].startswith("/main"):
+            return ""  # the main interpreter, not "no choice"
         return None
 
 
@@ -221,3 +236,5 @@ def test_dispatch_script_functions_are_optional_and_reloaded(apache):
     later = time.time() + 5
     os.utime(path, (later, later))
     assert json.loads(srv.get("/app/isolated").text)["mod_wsgi.application_group"] == "isolated"
+    assert json.loads(srv.get("/app/main").text)["mod_wsgi.application_group"] == ""
+    assert json.loads(srv.get("/app/y").text)["mod_wsgi.application_group"] == group
