@@ -287,7 +287,7 @@ def process_auth(req: Any, object: Any, realm: str = "unknown",  # noqa: A002 (3
         user, passwd = _credentials(req)
     if "__auth__" in hooks:
         auth = hooks["__auth__"]
-        if user is None:
+        if not user:  # no credentials, or an empty user name (an anonymous bind): 3.5's test
             raise _unauthorized(req, realm)
         if callable(auth):
             granted = auth(req, user, passwd)
@@ -340,15 +340,28 @@ def resolve_object(req: Any, obj: Any, object_str: str, realm: str = "unknown",
     return obj
 
 
-def _imported_function(page: types.ModuleType, obj: Any) -> bool:
+def _imported_function(page: types.ModuleType, obj: Any, object_str: str) -> bool:
+    """True for a function the page did not define (imported into it) and does not export.
+
+    A method counts as the page's when the instance it is bound to is of a class the page
+    defined (inherited methods included), or when the page lists the object the URL starts
+    from in ``__all__``: ``site = SomeLibraryClass()`` plus ``__all__ = ["site"]`` publishes
+    ``site``'s methods.
+    """
     func = _function_of(obj)
     if func is None:
         return False
     if getattr(func, "__module__", None) == page.__name__:
         return False
+    owner = getattr(obj, "__self__", None) if isinstance(obj, types.MethodType) else None
+    if owner is not None and not isinstance(owner, type) and \
+            getattr(type(owner), "__module__", None) == page.__name__:
+        return False
     names = getattr(page, "__all__", None) or ()
+    first = object_str.split(".", 1)[0]
     try:
-        return not any(isinstance(n, str) and getattr(page, n, None) is obj for n in names)
+        return not any(isinstance(n, str) and (n == first or getattr(page, n, None) is obj)
+                       for n in names)
     except TypeError:
         return True
 
@@ -439,7 +452,7 @@ def handler(req: Any) -> int:
     realm, user, passwd = process_auth(req, page)
     obj = resolve_object(req, page, object_str, realm, user, passwd)
     publish_imported = _flag(req.get_options(), "mod_python.publisher.publish_imported", "0")
-    if not publish_imported and _imported_function(page, obj):
+    if not publish_imported and _imported_function(page, obj, object_str):
         req.log_error(f"mod_python.publisher: '{object_str}' was not defined in "
                       f"{module_path} and is not listed in its __all__", apache.APLOG_WARNING)
         raise apache.SERVER_RETURN(apache.HTTP_FORBIDDEN)

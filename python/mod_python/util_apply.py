@@ -49,15 +49,23 @@ def _expected_args(obj: Any, depth: int = 0) -> tuple:
     return names, bool(code.co_flags & inspect.CO_VARKEYWORDS)
 
 
+def _text(value: Any) -> Any:
+    if isinstance(value, (bytes, bytearray)):
+        return bytes(value).decode("utf-8", "surrogateescape")
+    return value
+
+
 def apply_fs_data(object: Any, fs: Any, **args: Any) -> Any:  # noqa: A002 (3.5 name)
     """Call ``object`` with the form fields of ``fs`` that match its parameter names.
 
-    Fields with a filename are passed as Field objects, others as their value; repeated
-    names become lists.  Keyword arguments given here win over form fields.
+    Fields with a filename are passed as Field objects, others as their value as ``str``
+    (UTF-8; bytes that are not UTF-8 kept as surrogates), which is what 3.5 passed for query
+    string fields and what ``"Hello %s" % name`` expects; repeated names become lists.
+    Keyword arguments given here win over form fields.
     """
     fields: dict = {}
     for field in fs.list:
-        value = field if field.filename else field.value
+        value = field if field.filename else _text(field.value)
         if field.name in fields:
             current = fields[field.name]
             if isinstance(current, list):

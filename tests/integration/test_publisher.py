@@ -25,12 +25,24 @@ PAGE = '''
         return "index page"
 
 
-    def text(value):
-        return value.decode() if isinstance(value, bytes) else value
-
-
     def hello(req, name="world", extra=None):
-        return "hello %s extra=%s" % (text(name), text(extra))
+        # Form values arrive as str (3.5 passed the query's as str), multipart ones too.
+        return "hello %s extra=%s" % (name, extra)
+
+
+    def kinds(req, a, b=None):
+        return "%s:%s %s" % (type(a).__name__, a, type(b).__name__)
+
+
+    from helper import Base
+
+
+    class Local(Base):
+        pass
+
+
+    local = Local()
+    library = Base()
 
 
     def form_keys(req):
@@ -168,6 +180,11 @@ HELPER = '''
 
     def exported(req):
         return "exported helper"
+
+
+    class Base:
+        def login(self, req):
+            return "login of " + type(self).__name__
 '''
 
 
@@ -195,6 +212,8 @@ def test_function_with_form_arguments(apache):
     assert r.headers["Content-Type"].startswith("text/plain")
     r = srv.post("/page.py/hello", data={"name": "post"})
     assert r.text == "hello post extra=None"
+    r = srv.post("/page.py/kinds?b=2", files={"a": (None, "caf\xe9".encode())})
+    assert r.content.decode() == "str:caf\xe9 str"
     assert srv.get("/page.py/form_keys?b=&a=1").text == "a,b"
 
 
@@ -257,6 +276,17 @@ def test_security_refusals(apache, path, status):
 def test_imported_function_listed_in_all_or_option(apache):
     srv = serve(apache)
     assert srv.get("/page.py/exported").text == "exported helper"
+    # Methods of an instance of a class the page defined are the page's, inherited or not.
+    assert srv.get("/page.py/local/login").text == "login of Local"
+    # An instance of an imported class: its methods are published once the page exports it.
+    assert srv.get("/page.py/library/login").status_code == 403
+    site = apache(
+        ALLOW_PY + in_directory("AddHandler mod_python .py",
+                                "PythonHandler mod_python.publisher", handler=None),
+        files={"site.py": "from helper import Base\nsite = Base()\n__all__ = ['site']\n",
+               "helper.py": HELPER},
+    )
+    assert site.get("/site.py/site/login").text == "login of Base"
     srv2 = serve(apache, "PythonOption mod_python.publisher.publish_imported On")
     assert srv2.get("/page.py/helper_func").text == "imported helper"
 
@@ -272,6 +302,19 @@ def test_module_level_auth(apache):
     assert r.status_code == 200 and r.text == "ok Basic"
     r = srv.get("/auth.py/open_to_authenticated", headers={"Authorization": "Basic !!!notb64"})
     assert r.status_code == 400
+
+
+def test_an_empty_user_name_never_reaches_auth(apache):
+    # An __auth__ that binds to a directory may take "" for an anonymous bind (3.5: 401).
+    srv = apache(
+        ALLOW_PY + in_directory("AddHandler mod_python .py",
+                                "PythonHandler mod_python.publisher", handler=None),
+        files={"anon.py": "def __auth__(req, user, passwd):\n    return True\n\n"
+                          "def page(req):\n    return 'in'\n"},
+    )
+    assert srv.get("/anon.py/page").status_code == 401
+    assert srv.get("/anon.py/page", headers=_basic("", "")).status_code == 401
+    assert srv.get("/anon.py/page", headers=_basic("x", "")).text == "in"
 
 
 def test_nested_access_list(apache):

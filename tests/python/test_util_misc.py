@@ -99,19 +99,29 @@ def form(args):
     return util.FieldStorage(FakeRequest(args=args))
 
 
+def test_apply_fs_data_passes_text_as_str_as_3_5_did_for_the_query():
+    def say(what="NOTHING"):
+        return "I am saying %s" % what
+
+    assert util.apply_fs_data(say, form("what=caf%C3%A9")) == "I am saying caf\xe9"
+    # Bytes that are not UTF-8 survive as surrogates: the original bytes can be recovered.
+    raw = util.apply_fs_data(lambda what: what, form("what=%FF1"))
+    assert raw == "\udcff1" and raw.encode("utf-8", "surrogateescape") == b"\xff1"
+
+
 def test_apply_fs_data_function():
     def handler(a, b=None, *, c=None):
         return a, b, c
 
-    assert util.apply_fs_data(handler, form("a=1&b=2&c=3&d=4")) == (b"1", b"2", b"3")
-    assert util.apply_fs_data(handler, form("a=1&a=2")) == ([b"1", b"2"], None, None)
+    assert util.apply_fs_data(handler, form("a=1&b=2&c=3&d=4")) == ("1", "2", "3")
+    assert util.apply_fs_data(handler, form("a=1&a=2")) == (["1", "2"], None, None)
 
 
 def test_apply_fs_data_extra_args_win():
     def handler(req, a):
         return req, a
 
-    assert util.apply_fs_data(handler, form("req=evil&a=1"), req="REQ") == ("REQ", b"1")
+    assert util.apply_fs_data(handler, form("req=evil&a=1"), req="REQ") == ("REQ", "1")
 
 
 def test_apply_fs_data_kwargs_gets_everything():
@@ -119,7 +129,7 @@ def test_apply_fs_data_kwargs_gets_everything():
         return a, kw
 
     assert util.apply_fs_data(handler, form("a=1&x=2"), req="R") == \
-        (b"1", {"x": b"2", "req": "R"})
+        ("1", {"x": "2", "req": "R"})
 
 
 def test_apply_fs_data_method_class_and_callable():
@@ -134,10 +144,10 @@ def test_apply_fs_data_method_class_and_callable():
             return ("call", y)
 
     fs = form("a=1&b=2&x=3&y=4&self=5")
-    assert util.apply_fs_data(Page, fs).args == (b"1", b"2")
+    assert util.apply_fs_data(Page, fs).args == ("1", "2")
     page = Page(0)
-    assert util.apply_fs_data(page.method, fs) == ("method", b"3")
-    assert util.apply_fs_data(page, fs) == ("call", b"4")
+    assert util.apply_fs_data(page.method, fs) == ("method", "3")
+    assert util.apply_fs_data(page, fs) == ("call", "4")
 
 
 def test_apply_fs_data_call_attribute_that_is_not_a_method():
@@ -147,7 +157,7 @@ def test_apply_fs_data_call_attribute_that_is_not_a_method():
     class Holder:
         __call__ = staticmethod(inner)
 
-    assert util.apply_fs_data(Holder(), form("q=9&z=1")) == b"9"
+    assert util.apply_fs_data(Holder(), form("q=9&z=1")) == "9"
 
 
 def test_apply_fs_data_builtins_get_no_arguments():
@@ -166,7 +176,7 @@ def test_apply_fs_data_passes_file_fields_as_fields():
         return t, f
 
     t, f = util.apply_fs_data(handler, fs)
-    assert t == b"1" and type(t) is bytes and f is upload
+    assert t == "1" and type(t) is str and f is upload
 
 
 def test_apply_fs_data_positional_only_not_filled():
