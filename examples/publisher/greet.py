@@ -21,10 +21,8 @@ def index(req):
     )
 
 
-def hello(req, name=b"stranger"):
-    # Form values arrive as bytes (mod_python.util.StringField); decode for display.
-    if isinstance(name, bytes):
-        name = name.decode("utf-8", "replace")
+def hello(req, name="stranger"):
+    # Form values arrive as str (file uploads as mod_python.util.Field objects).
     _VISITS["count"] += 1
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Hello</title></head><body>"
