@@ -502,9 +502,13 @@ class FieldStorage:
         lines: list = []
         pieces: list = []
         while True:
-            piece, _starts = reader.readline()
+            piece, starts = reader.readline()
             if not piece:
                 return None
+            if starts and reader.boundary_kind(piece):
+                # The headers never ended: taking the next part's as this one's would file
+                # its data under the wrong name.
+                raise self._refuse(_HTTP_BAD_REQUEST, "a part whose headers run into a boundary")
             total += len(piece)
             if limit and total > limit:
                 raise self._refuse(_HTTP_REQUEST_ENTITY_TOO_LARGE,
@@ -549,7 +553,9 @@ class FieldStorage:
         else:
             ctype, type_options = b"text/plain", {}
         name = disp_options.get(b"name", "").encode("latin-1").decode("utf-8", "surrogateescape")
-        is_file = b"filename" in disp_options
+        # An empty filename is what a browser sends for a file input left empty: a plain
+        # (empty, falsy) field, as in 3.5, so `if form.getfirst("upload"):` means a file.
+        is_file = bool(disp_options.get(b"filename"))
         filename = None
         if is_file:
             filename = disp_options[b"filename"].encode("latin-1").decode(

@@ -190,7 +190,8 @@ def test_multipart_fields_and_files():
     assert upload.disposition_options == {b"name": "file", b"filename": "a.bin"}
     assert upload.headers["content-type"] == "application/octet-stream"
     assert hasattr(upload.file, "fileno")  # a real temporary file
-    assert fs["nofile"].filename == "" and fs["nofile"].value == b""
+    # An empty file input (filename="") is a plain empty field, as in 3.5.
+    assert fs["nofile"].filename is None and fs["nofile"] == b"" and not fs["nofile"]
 
 
 def test_multipart_string_field_attributes():
@@ -291,6 +292,14 @@ def test_part_without_name_gets_empty_name():
     body = b"--XyZzy-boundary\r\nContent-Type: text/plain\r\n\r\nanon\r\n" + close()
     fs = parse(FakeRequest("POST", body=body, content_type=CTYPE))
     assert fs.items() == [("", b"anon")]
+
+
+def test_part_headers_running_into_a_boundary_are_400():
+    body = (b"--XyZzy-boundary\r\nContent-Disposition: form-data; name=\"a\"\r\n"
+            + raw_part(b"b", b"2") + close())
+    with pytest.raises(apache.SERVER_RETURN) as exc:
+        parse(FakeRequest("POST", body=body, content_type=CTYPE))
+    assert status_of(exc) == 400
 
 
 def test_nul_in_part_header_is_400():
