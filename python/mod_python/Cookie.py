@@ -42,10 +42,12 @@ _UNSAFE_NAME = re.compile(r'[\x00-\x20\x7f;,="\\]')
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# What 3.5's time.strptime(text, "%a, %d-%b-%Y %H:%M:%S GMT") took: names in any case,
+# one or two digits for the day and the time.
 _EXPIRES = re.compile(
-    r"(?P<wday>Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>\d{2})-"
+    r"(?P<wday>Mon|Tue|Wed|Thu|Fri|Sat|Sun), (?P<day>\d{1,2})-"
     r"(?P<mon>Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)-(?P<year>\d{4}) "
-    r"(?P<hh>\d{2}):(?P<mm>\d{2}):(?P<ss>\d{2}) GMT\Z")
+    r"(?P<hh>\d{1,2}):(?P<mm>\d{1,2}):(?P<ss>\d{1,2}) GMT\Z", re.IGNORECASE)
 
 _SAMESITE = {"strict": "Strict", "lax": "Lax", "none": "None"}
 
@@ -65,7 +67,7 @@ def _check_expires(text: str) -> str:
     if match is None:
         raise ValueError(f"Invalid expiration time: {text!r}")
     try:
-        datetime.datetime(int(match["year"]), _MONTHS.index(match["mon"]) + 1,
+        datetime.datetime(int(match["year"]), _MONTHS.index(match["mon"].title()) + 1,
                           int(match["day"]), int(match["hh"]), int(match["mm"]),
                           int(match["ss"]))
     except ValueError:
@@ -231,8 +233,11 @@ _PAIR = re.compile(
     r'[ \t]*;?', re.DOTALL)
 
 
-def _parse_pairs(header: Union[str, bytes], names: Optional[Iterable[str]]) -> list:
-    """``[(name, value)]`` from a Cookie header; the first occurrence of a name wins."""
+def _parse_pairs(header: Union[str, bytes], names: Optional[Iterable[str]],
+                 every: bool = False) -> list:
+    """``[(name, value)]`` from a Cookie header; the first occurrence of a name wins (a
+    browser sends the cookie of the most specific path first), or all of them with
+    ``every``."""
     if isinstance(header, (bytes, bytearray)):
         header = bytes(header).decode("utf-8", "surrogateescape")
     wanted = None if names is None else {_as_text(n) for n in names}
@@ -253,7 +258,7 @@ def _parse_pairs(header: Union[str, bytes], names: Optional[Iterable[str]]) -> l
         if value is None:
             continue  # no "=": not a cookie
         name = match["name"].strip(" \t,").strip()
-        if not name or name.startswith("$") or name in seen:
+        if not name or name.startswith("$") or (name in seen and not every):
             continue
         if wanted is not None and name not in wanted:
             continue
@@ -390,6 +395,12 @@ def get_cookies(req: Any, Class: type = Cookie, **kw: Any) -> dict:  # noqa: N80
     if header is None:
         return {}
     return Class.parse(header, **kw)
+
+
+def _all_values(req: Any, name: str) -> list:
+    """Every value the request's cookies give ``name``, in the order sent (internal)."""
+    header = _cookie_header(req)
+    return [] if header is None else [v for _n, v in _parse_pairs(header, [name], every=True)]
 
 
 def get_cookie(req: Any, name: str, Class: type = Cookie,  # noqa: N803

@@ -79,17 +79,23 @@ class BaseSession(dict):
         if sid:
             if not _valid_sid(sid):
                 raise ValueError(f"Invalid Session ID: sid={sid!r}")
-            self._sid = sid
+            candidates = [sid]
         else:
-            self._sid = self._sid_from_cookie()
+            candidates = self._sids_from_cookies()
 
-        if self._sid:
+        # Several cookies of our name (other paths, or one planted by another site): the
+        # first that names a live session wins; none does → a new session.
+        for candidate in candidates:
+            self._sid = candidate
             if self._lock:
                 self.lock()
             if self.load():
                 self._new = 0
-            elif self._lock:
+                break
+            if self._lock:
                 self.unlock()
+        if self._new and not sid:
+            self._sid = None
 
         if self._new:
             created = _created_sids(req)
@@ -125,20 +131,25 @@ class BaseSession(dict):
         Cookie.add_cookie(self._req, self.make_cookie())
         _cookie_carried_by(self._req, self._cookie_name, mark=True)
 
-    def _sid_from_cookie(self) -> Optional[str]:
+    def _sids_from_cookies(self) -> list:
+        """The well-formed (and, with a secret, correctly signed) session ids the request's
+        cookies carry, in the order sent."""
+        sids = []
         try:
-            if self._secret:
-                cookie = Cookie.get_cookie(self._req, self._cookie_name, Cookie.SignedCookie,
-                                           secret=self._secret,
-                                           mismatch=Cookie.Cookie.IGNORE)
-            else:
-                cookie = Cookie.get_cookie(self._req, self._cookie_name)
+            for value in Cookie._all_values(self._req, self._cookie_name):
+                if self._secret:
+                    cookie = Cookie.SignedCookie._from_header(self._cookie_name, value,
+                                                              self._secret)
+                    try:
+                        cookie.unsign(self._secret)
+                    except Cookie.CookieError:
+                        continue
+                    value = cookie.value
+                if _valid_sid(value) and value not in sids:
+                    sids.append(value)
         except Exception:  # noqa: BLE001 - client data never fails the request
-            return None
-        if cookie is None:
-            return None
-        value = cookie.value
-        return value if _valid_sid(value) else None
+            return sids
+        return sids
 
     def _cookie_path(self) -> str:
         path = _option(self._options, "mod_python.session.application_path", "ApplicationPath")

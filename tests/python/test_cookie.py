@@ -86,6 +86,9 @@ def test_expires_number_and_string():
     assert cookie.expires == "Sat, 15-Jun-2030 12:00:00 GMT"
     cookie.expires = "Mon, 01-Jan-2029 00:00:00 GMT"
     assert str(cookie) == "a=b; expires=Mon, 01-Jan-2029 00:00:00 GMT"
+    # What 3.5's strptime accepted: any case, one-digit day and time fields; kept as given.
+    for text in ("Mon, 1-Jan-2029 0:00:00 GMT", "mon, 01-jan-2029 00:00:00 gmt"):
+        assert Cookie.Cookie("a", "b", expires=text).expires == text
 
 
 @pytest.mark.parametrize("bad", ["tomorrow", "Mon, 01 Jan 2029 00:00:00 GMT",

@@ -388,6 +388,24 @@ def test_signed_cookie_round_trip_and_tamper(locks, opts):
     req4.run_cleanups()
 
 
+@pytest.mark.parametrize("secret", [None, SECRET])
+def test_the_cookie_naming_a_live_session_wins_over_stale_or_planted_ones(locks, opts,
+                                                                          secret):
+    req = new_request(opts)
+    sess = FileSession(req, secret=secret)
+    sess["user"] = "alice"
+    sess.save()
+    live = cookie_sid(req)
+    req.run_cleanups()
+    stale = "0123456789abcdef0123456789abcdef"
+    for header in (f"pysid=junk; pysid={live}", f"pysid={stale}; pysid={live}",
+                   f"pysid={live}; pysid={stale}"):
+        req2 = new_request(opts, cookie=header)
+        again = FileSession(req2, secret=secret)
+        assert not again.is_new() and again["user"] == "alice", header
+        req2.run_cleanups()
+
+
 def test_https_cookie_is_secure(locks, opts):
     req = new_request(opts)
     req.https = True
