@@ -164,6 +164,39 @@ def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason:
         return False
 
 
+def _has_terminal() -> bool:
+    """Whether this process still has a controlling terminal (a closed terminal window takes
+    it away before its SIGHUP arrives)."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        return False
+    os.close(fd)
+    return True
+
+
+def _silence_output() -> None:
+    """Points stdout/stderr at /dev/null: writes to a hung-up terminal fail (EIO), and so
+    would Python's last flush, turning a clean stop into exit status 120."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for fd in (1, 2):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+
+
+def _say(*args: Any, **kwargs: Any) -> None:
+    """print(), except that a terminal closed meanwhile is not an error (its SIGHUP stops the
+    server a moment later)."""
+    try:
+        print(*args, **kwargs)
+    except OSError:
+        pass
+
+
+def _port_in_use(message: str) -> bool:
+    return "Address already in use" in message or "could not bind" in message
+
+
 def serve(lib: Any, args: argparse.Namespace) -> int:
     """``launcher serve``: ``lib`` is the launcher module (this file is loaded beside it)."""
     module = Path(args.module)
@@ -191,38 +224,49 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
 
         for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, note)
+        had_terminal = _has_terminal()
         try:
             server.start()
         except lib.ApacheError as exc:
             print(f"error: {explain_config_lines(str(exc), config, _snippet_name(args))}",
                   file=sys.stderr)
-            if own_root:
+            if _port_in_use(str(exc)):
+                print(f"(port {args.port} is taken: choose another with --port)",
+                      file=sys.stderr)
+            elif own_root:
                 keep_root = True  # the error names files in it
                 print(f"(server root kept for inspection: {root})", file=sys.stderr)
             return 1
         app_dir = Path(args.app_dir).resolve()
-        print(f"mod_python: serving {app_dir} at {server.url('/')}  (Ctrl-C to stop)")
-        print(f"server root: {root}\nerror log:   {server.error_log_path}")
+        _say(f"mod_python: serving {app_dir} at {server.url('/')}  (Ctrl-C to stop)")
+        _say(f"server root: {root}\nerror log:   {server.error_log_path}")
         watcher = None
         if args.reload:
             sources = [app_dir] + ([Path(args.config_snippet)] if args.config_snippet else [])
             watcher = TreeWatcher(sources, excluded=[root])
-            print("reloading on changes to the application's files "
+            _say("reloading on changes to the application's files "
                   f"({len(watcher.snapshot)} watched; --no-reload to turn off)")
             if watcher.truncated:
-                print("warning: only the first files are watched; use --no-reload and "
+                _say("warning: only the first files are watched; use --no-reload and "
                       f"kill -HUP {os.getpid()} instead", file=sys.stderr)
-        print(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
+        _say(f"kill -HUP {os.getpid()} reloads by hand (configuration included)", flush=True)
         followers = [LogFollower(server.error_log_path), LogFollower(root / lib.ACCESS_LOG)]
         for follower in followers:
             follower.new_text()  # start-up lines were shown above or are in the file
         next_scan = time.monotonic() + 1.0
         while server.is_running():
             if args.log_to_terminal:
-                for follower in followers:
-                    sys.stderr.write(follower.new_text())
-                sys.stderr.flush()
+                try:
+                    for follower in followers:
+                        sys.stderr.write(follower.new_text())
+                    sys.stderr.flush()
+                except OSError:
+                    pass  # a closed terminal: its SIGHUP is handled below
             reason = None
+            if signals and signals[-1] == signal.SIGHUP and had_terminal and \
+                    not _has_terminal():
+                _silence_output()
+                break  # the terminal was closed: stop, as a foreground program does
             if signals and signals[-1] == signal.SIGHUP:
                 signals.clear()
                 reason = "SIGHUP"
@@ -239,7 +283,10 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
                 continue
             time.sleep(0.2)
         if server.is_running():
-            print("stopping Apache ...", file=sys.stderr)
+            try:
+                print("stopping Apache ...", file=sys.stderr)
+            except OSError:
+                pass  # the terminal is gone
             server.stop(timeout=3.0)  # a development server stops now, not after httpd's wait
             return 0
         print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",

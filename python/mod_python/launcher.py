@@ -635,6 +635,14 @@ def substitute(text: str, values: Mapping[str, str]) -> str:
     return text
 
 
+def python_literal_in_conf(text: str) -> str:
+    r"""``text`` as a Python string literal, written for the inside of a double-quoted httpd
+    argument (``PythonPath "sys.path + [@APP_DIR_PY@]"``): httpd turns ``\`` into ``\`` and
+    ``"`` into ``"`` there, so backslashes are doubled once more and quotes escaped."""
+    literal = "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+    return literal.replace("\\", "\\\\").replace('"', '\\"')
+
+
 def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
     source: Optional[Path] = args.config_snippet
     if source is None and (app_dir / "site.conf").is_file():
@@ -643,7 +651,8 @@ def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
         return ""
     return substitute(
         Path(source).read_text(encoding="utf-8"),
-        {"APP_DIR": str(app_dir), "ROOT": str(root), "PORT": str(args.port)},
+        {"APP_DIR_PY": python_literal_in_conf(str(app_dir)), "APP_DIR": str(app_dir),
+         "ROOT": str(root), "PORT": str(args.port)},
     )
 
 
@@ -730,7 +739,8 @@ def _parser() -> argparse.ArgumentParser:
         cmd.add_argument("--port", type=_port, default=8000)
         cmd.add_argument("--mpm", choices=MPMS, default="event")
         cmd.add_argument("--config-snippet", type=Path, default=None,
-                         help="file appended to the config (@APP_DIR@, @ROOT@, @PORT@ replaced)")
+                         help="file appended to the config (@APP_DIR@, @ROOT@, @PORT@ replaced; "
+                              "@APP_DIR_PY@: the app dir as a Python string literal)")
         cmd.add_argument("--root", type=Path, default=None,
                          help="server root (default: a new temporary directory)")
         cmd.add_argument("--module", type=Path, default=default_module_path(),

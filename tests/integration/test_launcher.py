@@ -1,6 +1,7 @@
 """mod_python.launcher: config rendering (no Apache) and the `serve` CLI on the demo site."""
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -121,6 +122,24 @@ def _start_serve(tmp_path: Path, app_dir: Path) -> tuple[subprocess.Popen, int, 
     return proc, port, root
 
 
+def test_demo_site_works_from_a_directory_with_quotes_and_backslashes(tmp_path):
+    # @APP_DIR_PY@ keeps the demo's PythonPath valid Python whatever the path holds.
+    app_dir = tmp_path / "it's a demo\\dir"
+    shutil.copytree(REPO / "examples", app_dir)
+    proc, port, _root = _start_serve(tmp_path, app_dir)
+    try:
+        _wait_for_port(port, proc)
+        hello = requests.get(f"http://127.0.0.1:{port}/hello", timeout=REQUEST_TIMEOUT)
+        assert (hello.status_code, hello.text) == (200, "Hello from mod_python!\n")
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.communicate(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
+
+
 def test_serve_cli_runs_the_demo_site(tmp_path):
     proc, port, root = _start_serve(tmp_path, REPO / "examples")
     try:
@@ -211,6 +230,66 @@ def test_serve_cli_bad_arguments_give_one_line_errors(tmp_path, argv, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_closing_the_terminal_stops_the_server(tmp_path):
+    # A SIGHUP sent by hand reloads (tested above); the SIGHUP of a closed terminal stops.
+    import fcntl
+    import pty
+    import termios
+
+    master, slave = pty.openpty()
+
+    def take_terminal():
+        os.setsid()
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    root = tmp_path / "serve-root"
+    root.mkdir()
+    port = launcher.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir",
+         str(REPO / "examples"), "--port", str(port), "--module", str(MODULE_SO),
+         "--root", str(root)],
+        cwd=str(tmp_path), env=env, stdin=slave, stdout=slave, stderr=slave,
+        preexec_fn=take_terminal,  # noqa: PLW1509 - only os/fcntl calls
+    )
+    os.close(slave)
+    try:
+        _wait_for_port(port, proc)
+        os.close(master)  # the terminal window goes away
+        master = None
+        assert proc.wait(timeout=30) == 0
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    finally:
+        if master is not None:
+            os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    env["TMPDIR"] = str(temp)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
+             "--app-dir", str(REPO / "examples"), "--port", str(port)],
+            cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False,
+        )
+    assert done.returncode == 1, done.stderr
+    assert f"port {port} is taken" in done.stderr
+    assert list(temp.iterdir()) == []
 
 
 WSGI_PROJECT = {
