@@ -7,10 +7,13 @@
 
 #include <array>
 #include <cstring>
+#include <optional>
+#include <string>
 #include <string_view>
 
 #include "apache/log.h"
 #include "apache/request_body.h"
+#include "apache/ssl_optional.h"
 #include "common/wsgi_rules.h"
 
 namespace mp::handlers {
@@ -487,6 +490,20 @@ void ApacheExchange::abort() {
 
 void ApacheExchange::log(int level, std::string_view id, std::string_view message) {
   apache::log_wsgi_request(level, 0, r_, id, message);
+}
+
+bool ApacheExchange::ssl_is_https() {
+  auto* is_https = APR_RETRIEVE_OPTIONAL_FN(ssl_is_https);
+  return is_https != nullptr && is_https(r_->connection) != 0;
+}
+
+std::optional<std::string> ApacheExchange::ssl_var(const std::string& name) {
+  auto* lookup = APR_RETRIEVE_OPTIONAL_FN(ssl_var_lookup);
+  if (lookup == nullptr) return std::nullopt;
+  char* value =
+      lookup(r_->pool, r_->server, r_->connection, r_, apr_pstrdup(r_->pool, name.c_str()));
+  if (value == nullptr) return std::nullopt;
+  return std::string(value);
 }
 
 }  // namespace mp::handlers

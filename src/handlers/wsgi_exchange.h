@@ -31,6 +31,8 @@ class ApacheExchange final : public wsgi::Exchange {
   void send_deferred();
   void abort() override;
   void log(int level, std::string_view id, std::string_view message) override;
+  bool ssl_is_https() override;
+  std::optional<std::string> ssl_var(const std::string& name) override;
   // Leaves Authorization and Proxy-Authorization out of the environ whatever
   // WSGIPassAuthorization says (access and auth hook scripts).
   void hide_credentials() noexcept { hide_credentials_ = true; }

@@ -10,15 +10,11 @@
 #include <string>
 
 #include "apache/log.h"
+#include "apache/ssl_optional.h"
 #include "cpython/guard.h"
 #include "cpython/strings.h"
 #include "python/interpreter_setup.h"
 #include "python/request_object.h"
-
-// mod_ssl's optional functions, declared here to avoid depending on its header.
-APR_DECLARE_OPTIONAL_FN(int, ssl_is_https, (conn_rec*));
-APR_DECLARE_OPTIONAL_FN(char*, ssl_var_lookup,
-                        (apr_pool_t*, server_rec*, conn_rec*, request_rec*, char*));
 
 namespace mp::python {
 

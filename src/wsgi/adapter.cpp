@@ -3,15 +3,36 @@
 
 #include <sys/stat.h>
 
+#include <memory>
 #include <string>
 
 #include "cpython/exception.h"
 #include "cpython/ref.h"
 #include "wsgi/request_context.h"
+#include "wsgi/ssl_functions.h"
 
 namespace mp::wsgi {
 
 using cpython::Ref;
+
+// The per-request callables of the environ other than start_response.
+struct RequestCallables {
+  Ref is_https;
+  Ref var_lookup;
+
+  RequestCallables(const cpython::Gil& gil, const Types& types, RequestContext* ctx)
+      : is_https(new_ssl_function(gil, types.ssl_function.get(), ctx, SslFunction::kIsHttps)),
+        var_lookup(
+            is_https ? new_ssl_function(gil, types.ssl_function.get(), ctx, SslFunction::kVarLookup)
+                     : Ref()) {}
+  ~RequestCallables() {
+    detach_ssl_function(is_https.get());
+    detach_ssl_function(var_lookup.get());
+  }
+  RequestCallables(const RequestCallables&) = delete;
+  RequestCallables& operator=(const RequestCallables&) = delete;
+  [[nodiscard]] bool ok() const noexcept { return var_lookup.get() != nullptr; }
+};
 
 namespace {
 
@@ -78,7 +99,7 @@ PyObject* constant(const Types& types, Constant which, const RequestTraits& trai
 }
 
 Ref build_environ(const RequestTraits& traits, Exchange& exchange, const Types& types,
-                  PyObject* input, PyObject* errors) {
+                  PyObject* input, PyObject* errors, const RequestCallables& callables) {
   Ref env = Ref::steal(_PyDict_NewPresized(64));
   if (!env) return {};
   DictSink sink(env.get(), types);
@@ -92,7 +113,9 @@ Ref build_environ(const RequestTraits& traits, Exchange& exchange, const Types& 
       sink.set("wsgi.multiprocess", traits.multiprocess ? Py_True : Py_False) &&
       sink.set("wsgi.run_once", Py_False) &&
       sink.set("apache.version", constant(types, kApacheVersion, traits)) &&
-      sink.set("mod_wsgi.version", constant(types, kModWsgiVersion, traits));
+      sink.set("mod_wsgi.version", constant(types, kModWsgiVersion, traits)) &&
+      sink.set("mod_ssl.is_https", callables.is_https.get()) &&
+      sink.set("mod_ssl.var_lookup", callables.var_lookup.get());
   // Access and auth hooks get no request body and nothing to respond with.
   if (ok && input != nullptr) {
     ok = sink.set("wsgi.input", input) && sink.set("wsgi.input_terminated", Py_True) &&
@@ -314,7 +337,10 @@ Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& e
   Ref start_response = new_start_response(gil, types, &ctx);
   Ref input = start_response ? new_input(gil, types, &ctx) : Ref();
   Ref errors = input ? new_errors(gil, types, &ctx) : Ref();
-  Ref environ = errors ? build_environ(traits, exchange, types, input.get(), errors.get()) : Ref();
+  RequestCallables callables(gil, types, &ctx);
+  Ref environ = errors && callables.ok()
+                    ? build_environ(traits, exchange, types, input.get(), errors.get(), callables)
+                    : Ref();
   if (!environ) {
     log_exception(gil, exchange, traits, "cannot build the environ");
     detach(gil, start_response.get(), input.get(), errors.get());
@@ -342,7 +368,11 @@ HookCaller::HookCaller(const cpython::Gil& gil, const Types& types, Exchange& ex
   ctx_.exchange = &exchange;
   ctx_.traits = &traits;
   errors_ = new_errors(gil, types, &ctx_);
-  if (errors_) environ_ = build_environ(traits, exchange, types, nullptr, errors_.get());
+  if (!errors_) return;
+  callables_ = std::make_unique<RequestCallables>(gil, types, &ctx_);
+  if (callables_->ok()) {
+    environ_ = build_environ(traits, exchange, types, nullptr, errors_.get(), *callables_);
+  }
 }
 
 HookCaller::~HookCaller() {
@@ -350,6 +380,7 @@ HookCaller::~HookCaller() {
   // Cut wsgi.errors loose (the script may keep it), keeping a pending exception.
   cpython::FetchedException pending = cpython::FetchedException::fetch(gil_);
   detach(gil_, nullptr, nullptr, errors_.get());
+  callables_.reset();
   if (PyErr_Occurred()) PyErr_Clear();
   if (!pending.empty()) pending.restore(gil_);
 }

@@ -3,6 +3,8 @@
 
 #include <Python.h>
 
+#include <memory>
+
 #include "cpython/ref.h"
 #include "cpython/thread_attach.h"
 #include "wsgi/exchange.h"
@@ -10,6 +12,8 @@
 #include "wsgi/request_context.h"
 
 namespace mp::wsgi {
+
+struct RequestCallables;  // adapter.cpp
 
 enum class Outcome {
   kCompleted,             // the response was sent in full
@@ -45,6 +49,7 @@ class HookCaller {
   const cpython::Gil& gil_;
   RequestContext ctx_;  // what wsgi.errors points to
   cpython::Ref errors_;
+  std::unique_ptr<RequestCallables> callables_;  // mod_ssl.* of the environ
   cpython::Ref environ_;
 };
 

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,6 +80,11 @@ class Exchange {
   // The response is incomplete (exception or short body after it started): the client must
   // be able to tell, so no clean terminator is ever sent.
   virtual void abort() = 0;
+
+  // mod_ssl: whether the connection is HTTPS, and the value of an SSL variable (nullopt when
+  // unset or mod_ssl is absent). Called with the GIL held; must not block.
+  virtual bool ssl_is_https() { return false; }
+  virtual std::optional<std::string> ssl_var(const std::string& /*name*/) { return std::nullopt; }
 
   // One line for the error log (wsgi.errors, tracebacks). `level` is a syslog level (3 = error,
   // 4 = warning, 7 = debug). Called with or without the GIL.

@@ -12,6 +12,7 @@
 
 #include "common/wsgi_rules.h"
 #include "cpython/guard.h"
+#include "wsgi/ssl_functions.h"
 
 namespace mp::wsgi {
 
@@ -659,12 +660,13 @@ Ref make_type(PyType_Spec* spec) { return Ref::steal(PyType_FromSpec(spec)); }
 
 }  // namespace
 
-bool create_types(const cpython::Gil& /*gil*/, Types* out) {
+bool create_types(const cpython::Gil& gil, Types* out) {
   out->start_response = make_type(&kStartResponseSpec);
   out->input = make_type(&kInputSpec);
   out->errors = make_type(&kErrorsSpec);
   out->file_wrapper = make_type(&kFileWrapperSpec);
-  return out->start_response && out->input && out->errors && out->file_wrapper;
+  out->ssl_function = create_ssl_function_type(gil);
+  return out->start_response && out->input && out->errors && out->file_wrapper && out->ssl_function;
 }
 
 Ref new_start_response(const cpython::Gil& /*gil*/, const Types& types, RequestContext* ctx) {

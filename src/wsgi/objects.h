@@ -18,6 +18,7 @@ struct Types {
   cpython::Ref input;
   cpython::Ref errors;
   cpython::Ref file_wrapper;
+  cpython::Ref ssl_function;  // mod_ssl.is_https / mod_ssl.var_lookup
   // Environ keys and values, and constant values, reused by every request of the interpreter
   // (filled by the adapter; the GIL serialises access).
   mutable EnvironCache environ;

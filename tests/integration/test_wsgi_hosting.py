@@ -1022,6 +1022,67 @@ def test_https_variable_sets_url_scheme(apache):
     assert srv.get("/app/scheme").json()["wsgi.url_scheme"] == "http"
 
 
+SSL_APP = """
+    import json
+
+    KEPT = []
+
+
+    def application(environ, start_response):
+        is_https, lookup = environ["mod_ssl.is_https"], environ["mod_ssl.var_lookup"]
+        report = {"is_https": is_https(), "protocol": lookup("SSL_PROTOCOL"),
+                  "unknown": lookup("NO_SUCH_VARIABLE")}
+        if KEPT:
+            try:
+                KEPT[0]("SSL_PROTOCOL")
+            except RuntimeError as exc:
+                report["stale"] = str(exc)
+        KEPT[:] = [lookup]
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(report).encode()]
+"""
+
+SSL_ACCESS = """
+    def allow_access(environ, host):
+        return environ["mod_ssl.is_https"]() and \\
+            environ["mod_ssl.var_lookup"]("SSL_PROTOCOL") is not None
+"""
+
+
+def test_mod_ssl_functions_without_tls(apache):
+    srv = apache(ALIAS, files={"app.wsgi": script(SSL_APP)})
+    with srv.session() as s:
+        first = s.get(srv.url("/app")).json()
+        again = s.get(srv.url("/app")).json()
+    assert first == {"is_https": False, "protocol": None, "unknown": None}
+    assert again["stale"] == "mod_ssl.var_lookup used after the request finished"
+
+
+def test_mod_ssl_functions_over_tls_and_in_hooks(apache, tmp_path):
+    import subprocess
+
+    import requests
+    import urllib3
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                    "-subj", "/CN=127.0.0.1", "-keyout", str(key), "-out", str(cert)],
+                   check=True, capture_output=True, timeout=60)
+    srv = apache(
+        ALIAS + f'SSLEngine on\nSSLCertificateFile "{cert}"\nSSLCertificateKeyFile "{key}"\n'
+        '<Location "/app">\n    WSGIAccessScript @ROOT@/auth/access.wsgi\n</Location>\n',
+        files={"app.wsgi": script(SSL_APP), "../auth/access.wsgi": script(SSL_ACCESS)},
+        extra_modules=("ssl", "socache_shmcb"),
+    )
+    urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+    r = requests.get(f"https://127.0.0.1:{srv.port}/app", verify=False, timeout=30)
+    assert r.status_code == 200, r.text  # the access script saw TLS too
+    report = r.json()
+    assert report["is_https"] is True
+    assert report["protocol"].startswith("TLSv1")
+    assert report["unknown"] is None
+
+
 # ------------------------------------------------------------------- handler mapping
 
 
