@@ -65,6 +65,31 @@ bool apache_string(const Gil& /*gil*/, PyObject* obj, std::string* out, const ch
   }
 }
 
+bool apache_path(const Gil& gil, PyObject* obj, std::string* out, const char* what) noexcept {
+  if (!PyUnicode_Check(obj) && !PyBytes_Check(obj)) {
+    // os.PathLike (pathlib.Path): its str or bytes form.
+    Ref fspath = Ref::steal(PyOS_FSPath(obj));
+    if (!fspath) {
+      PyErr_Clear();
+      PyErr_Format(PyExc_TypeError, "%s must be str, bytes or os.PathLike, not %.100s", what,
+                   Py_TYPE(obj)->tp_name);
+      return false;
+    }
+    return apache_path(gil, fspath.get(), out, what);
+  }
+  if (PyBytes_Check(obj) || PyUnicode_IS_ASCII(obj)) return apache_string(gil, obj, out, what);
+  try {
+    Ref encoded = Ref::steal(PyUnicode_AsEncodedString(obj, "utf-8", "surrogateescape"));
+    if (!encoded) return false;
+    out->assign(PyBytes_AS_STRING(encoded.get()),
+                static_cast<size_t>(PyBytes_GET_SIZE(encoded.get())));
+    return reject_nul(*out, what);
+  } catch (const std::exception&) {
+    PyErr_NoMemory();
+    return false;
+  }
+}
+
 bool body_data(const Gil& /*gil*/, PyObject* obj, BodyData* out) noexcept {
   if (PyBytes_Check(obj)) {
     out->owner = Ref::borrow(obj);

@@ -23,6 +23,13 @@ Ref latin1_str_or_none(const Gil& gil, const char* cstr) noexcept;
 [[nodiscard]] bool apache_string(const Gil& gil, PyObject* obj, std::string* out,
                                  const char* what = "value") noexcept;
 
+// Python -> Apache path or URI (file names, req.filename/uri/path_info/args, sendfile,
+// internal_redirect, construct_url): bytes and os.PathLike as-is, str as UTF-8 with surrogate
+// escapes restored, so that a value read from Apache (UTF-8) is written back unchanged and a
+// file name means what it means to Python's own file functions. ValueError for a NUL.
+[[nodiscard]] bool apache_path(const Gil& gil, PyObject* obj, std::string* out,
+                               const char* what = "path") noexcept;
+
 // A read-only view of response body data; keeps its owner alive while it exists.
 struct BodyData {
   Ref owner;

@@ -189,7 +189,7 @@ PyObject* f_stat(PyObject* module, PyObject* args) {
   if (!PyArg_ParseTuple(args, "O|l:stat", &name, &wanted)) return nullptr;
   std::string path;
   GilAssumed g;
-  if (!cpython::apache_string(g.gil(), name, &path, "fname")) return nullptr;
+  if (!cpython::apache_path(g.gil(), name, &path, "fname")) return nullptr;
   apr_pool_t* pool = nullptr;
   if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) return PyErr_NoMemory();
   apr_finfo_t finfo;

@@ -19,7 +19,8 @@ using cpython::Ref;
 
 namespace {
 
-enum class Kind { kString, kInt, kOffset, kTime, kLatin1 };
+// kPath: read like kString, written as UTF-8 (cpython::apache_path) so that paths round-trip.
+enum class Kind { kString, kPath, kInt, kOffset, kTime, kLatin1 };
 
 struct Field {
   std::size_t offset;
@@ -39,6 +40,7 @@ PyObject* get_field(PyObject* self, void* closure) {
   GilAssumed g;
   switch (f->kind) {
     case Kind::kString:
+    case Kind::kPath:
       return cpython::str_or_none(g.gil(), field_at<const char*>(r, f->offset)).release();
     case Kind::kLatin1:
       return cpython::latin1_str_or_none(g.gil(), field_at<const char*>(r, f->offset)).release();
@@ -81,7 +83,10 @@ int set_field(PyObject* self, PyObject* value, void* closure) {
   }
   std::string text;
   GilAssumed g;
-  if (!cpython::apache_string(g.gil(), value, &text, "attribute value")) return -1;
+  bool converted = f->kind == Kind::kPath
+                       ? cpython::apache_path(g.gil(), value, &text, "attribute value")
+                       : cpython::apache_string(g.gil(), value, &text, "attribute value");
+  if (!converted) return -1;
   if (!cpython::no_line_breaks(text, "attribute value")) return -1;
   field_at<const char*>(r, f->offset) = apr_pstrmemdup(r->pool, text.data(), text.size());
   return 0;
@@ -120,12 +125,12 @@ MP_FIELD(user, kLatin1, true);
 MP_FIELD(ap_auth_type, kString, true);
 MP_FIELD(no_cache, kInt, false);
 MP_FIELD(no_local_copy, kInt, false);
-MP_FIELD(unparsed_uri, kString, false);
-MP_FIELD(uri, kString, false);
-MP_FIELD(filename, kString, true);
-MP_FIELD(canonical_filename, kString, true);
-MP_FIELD(path_info, kString, true);
-MP_FIELD(args, kString, true);
+MP_FIELD(unparsed_uri, kPath, false);
+MP_FIELD(uri, kPath, false);
+MP_FIELD(filename, kPath, true);
+MP_FIELD(canonical_filename, kPath, true);
+MP_FIELD(path_info, kPath, true);
+MP_FIELD(args, kPath, true);
 MP_FIELD(used_path_info, kInt, false);
 MP_FIELD(eos_sent, kInt, false);
 MP_FIELD(useragent_ip, kString, false);
@@ -261,7 +266,7 @@ int set_finfo(PyObject* self, PyObject* value, void*) {
   if (f->fname != Py_None) {
     std::string name;
     GilAssumed g;
-    if (!cpython::apache_string(g.gil(), f->fname, &name, "fname")) return -1;
+    if (!cpython::apache_path(g.gil(), f->fname, &name, "fname")) return -1;
     r->finfo.fname = apr_pstrdup(r->pool, name.c_str());
   }
   return 0;

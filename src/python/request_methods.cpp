@@ -37,6 +37,11 @@ bool text_arg(PyObject* obj, std::string* out, const char* what) {
   return cpython::apache_string(g.gil(), obj, out, what);
 }
 
+bool path_arg(PyObject* obj, std::string* out, const char* what) {
+  GilAssumed g;
+  return cpython::apache_path(g.gil(), obj, out, what);
+}
+
 PyObject* m_add_handler(PyObject* self, PyObject* args) {
   PyObject* phase = nullptr;
   PyObject* handler = nullptr;
@@ -49,7 +54,7 @@ PyObject* m_add_handler(PyObject* self, PyObject* args) {
   if (!text_arg(phase, &phase_text, "phase") || !text_arg(handler, &handler_text, "handler")) {
     return nullptr;
   }
-  if (dir != Py_None && !text_arg(dir, &dir_text, "dir")) return nullptr;
+  if (dir != Py_None && !path_arg(dir, &dir_text, "dir")) return nullptr;
   auto add = dispatch_services().add_handler;
   if (add == nullptr) {
     PyErr_SetString(PyExc_RuntimeError, "dispatcher not available");
@@ -84,7 +89,7 @@ PyObject* m_register_cleanup(PyObject* self, PyObject* args) {
 PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
   REQ_OR_FAIL();
   std::string uri;
-  if (!text_arg(arg, &uri, "uri")) return nullptr;
+  if (!path_arg(arg, &uri, "uri")) return nullptr;
   GilAssumed g;
   {
     RequestIo io(g.gil(), as_request(self));
@@ -101,7 +106,7 @@ PyObject* m_internal_redirect(PyObject* self, PyObject* arg) {
 PyObject* m_file_access_status(PyObject* self, PyObject* arg) {
   REQ_OR_FAIL();
   std::string path;
-  if (!text_arg(arg, &path, "path")) return nullptr;
+  if (!path_arg(arg, &path, "path")) return nullptr;
   GilAssumed g;
   int status = HTTP_INTERNAL_SERVER_ERROR;
   {
@@ -124,7 +129,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   if (!PyArg_ParseTuple(args, "O|LL:sendfile", &path_obj, &offset, &length)) return nullptr;
   REQ_OR_FAIL();
   std::string path;
-  if (!text_arg(path_obj, &path, "path")) return nullptr;
+  if (!path_arg(path_obj, &path, "path")) return nullptr;
   GilAssumed g;
   // stat and open without the GIL: a slow or hung file system must not stop every other
   // Python request of the process. Only regular files: a FIFO would block the open, and a
@@ -321,7 +326,7 @@ PyObject* m_document_root(PyObject* self, PyObject*) {
 PyObject* m_construct_url(PyObject* self, PyObject* arg) {
   REQ_OR_FAIL();
   std::string uri;
-  if (!text_arg(arg, &uri, "uri")) return nullptr;
+  if (!path_arg(arg, &uri, "uri")) return nullptr;
   return str_result(ap_construct_url(r->pool, uri.c_str(), r));
 }
 

@@ -43,9 +43,37 @@ ENC = '''
         req.write("\\udcff\\udcfe|\\u00e9|")
         req.write(req.args or "")
         return apache.OK
+
+
+    def paths(req):
+        # Non-ASCII str paths and URIs mean the UTF-8 bytes, as Python's file functions do
+        # (and as 3.5 took them); values read from Apache round-trip.
+        import os
+        from mod_python import apache as mp_apache
+        here = os.path.dirname(req.filename)
+        if req.args == "sendfile":
+            req.content_type = "text/plain"
+            req.sendfile(os.path.join(here, "caf\u00e9 \u20ac.txt"))
+            return apache.OK
+        if req.args == "redirect":
+            req.internal_redirect("/enc/\u00e9t\u00e9 \u20ac?landed")
+            return apache.OK
+        if req.args == "landed":
+            req.content_type = "text/plain"
+            req.write(req.uri)
+            return apache.OK
+        named = os.path.join(here, "caf\u00e9 \u20ac.txt")
+        req.filename = named  # the setter and the getter agree
+        round_trip = req.filename == named
+        return send_json(req, {
+            "url": req.construct_url("/caf\u00e9/\u20ac"),
+            "size": mp_apache.stat(os.path.join(here, "caf\u00e9 \u20ac.txt"),
+                                   mp_apache.APR_FINFO_SIZE).size,
+            "round_trip": round_trip,
+        })
 '''
 
-FILES = {"enc.py": ENC, "jsonpage.py": JSON_PAGE}
+FILES = {"enc.py": ENC, "jsonpage.py": JSON_PAGE, "caf\u00e9 \u20ac.txt": "utf-8 name\n"}
 
 
 def serve(apache, name):
@@ -120,3 +148,13 @@ def test_write_restores_surrogate_escapes_and_encodes_utf8(apache):
     resp = raw_get(srv, b"/enc?\xfa")
     assert resp.status == 200, resp.raw
     assert resp.body == b"\xff\xfe|\xc3\xa9|\xfa"
+
+
+def test_str_paths_and_uris_are_utf8(apache):
+    srv = serve(apache, "paths")
+    info = srv.get("/enc/caf%C3%A9").json()
+    assert info["url"] == f"http://127.0.0.1:{srv.port}/caf\u00e9/\u20ac"
+    assert info["size"] == len("utf-8 name\n")
+    assert info["round_trip"] is True
+    assert srv.get("/enc?sendfile").text == "utf-8 name\n"
+    assert srv.get("/enc?redirect").content.decode() == "/enc/\u00e9t\u00e9 \u20ac"
