@@ -202,7 +202,8 @@ DispatchServices& dispatch_services() noexcept {
 }
 
 bool response_started(const RequestObject* req) noexcept {
-  if (req->bytes_queued > 0) return true;
+  // Headers on the wire, not bytes queued: output still held by httpd (req.write(s, 0), every
+  // PSP page) is dropped by its error response, which can still say 500 (as 3.5 did).
   return req->r != nullptr && req->r->sent_bodyct != 0;
 }
 

@@ -111,7 +111,8 @@ struct DispatchServices {
 };
 DispatchServices& dispatch_services() noexcept;
 
-// Response started (headers sent or body bytes queued): no error page may follow.
+// Response started (headers sent): no error page may follow. Output still held by httpd
+// does not count: the error response replaces it.
 bool response_started(const RequestObject* req) noexcept;
 
 // Raises 3.5's OSError for a write, flush or sendfile that failed because the client is gone,

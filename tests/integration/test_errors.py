@@ -30,6 +30,12 @@ ERRS = '''
         raise RuntimeError("after output marker-9921")
 
 
+    def unflushed_then_raise(req):
+        req.content_type = "text/plain"
+        req.write("held back\\n", 0)
+        raise RuntimeError("before any flush marker-4417")
+
+
     def ok(req):
         req.write("still fine")
         return apache.OK
@@ -95,6 +101,27 @@ def test_error_after_output_with_debug_still_incomplete(apache):
     assert resp.status == 200
     assert resp.body.startswith(b"partial output\n")
     assert not resp.complete, resp.raw
+
+
+@pytest.mark.allow_log("MP0100")
+def test_error_after_unflushed_output_is_a_clean_500(apache):
+    # Nothing reached the client yet: the error page replaces the held-back output.
+    srv = serve(apache, "PythonHandler errs::unflushed_then_raise")
+    resp = srv.raw(GET_CLOSE)
+    assert resp.status == 500, resp.raw
+    assert resp.complete and b"held back" not in resp.body
+    assert b"Internal Server Error" in resp.body
+    srv.wait_for_log("marker-4417")
+
+
+@pytest.mark.allow_log("MP0100")
+def test_error_after_unflushed_output_with_debug_is_a_500_page(apache):
+    srv = serve(apache, "PythonHandler errs::unflushed_then_raise", "PythonDebug On")
+    resp = srv.raw(GET_CLOSE)
+    assert resp.status == 500, resp.raw
+    assert resp.complete
+    assert resp.body.startswith(b"held back\n")
+    assert b"RuntimeError: before any flush marker-4417" in resp.body
 
 
 @pytest.mark.allow_log("MP0100")

@@ -293,7 +293,7 @@ def test_parse_parsestring_and_display_code(apache):
 
 def test_apply_data_and_redirect(apache):
     files = {
-        "apply.psp": ("<%\ndef greet(name, greeting='hi'):\n    return '%s %s' % (getattr(greeting, 'decode', lambda: greeting)(), name.decode())\n"
+        "apply.psp": ("<%\ndef greet(name, greeting='hi'):\n    return '%s %s' % (greeting, name)\n"
                       "# the indentation ends here\n%><%= psp.apply_data(greet) %>"),
         "go.psp": '<% psp.redirect("/elsewhere", permanent=int(form.getfirst("p", "0"))) %>',
         "guarded.psp": '<% psp.set_error_page("err.psp") %><% psp.redirect("/there") %>',
@@ -387,3 +387,13 @@ def test_psp_module_of_3_5_is_importable(apache):
     '''
     srv = apache(in_directory("PythonHandler gen"), files={"gen.py": handler})
     assert srv.get("/x").text == "True|True"
+
+
+def test_a_runtime_error_after_page_text_is_a_500(apache):
+    # The page's text is held back (written without flush), so the error page replaces it.
+    srv = serve(apache, files={"bad.psp": "<html>text before\n<%= 1/0 %>\n"},
+                allow_log=("MP0100",))
+    r = srv.get("/bad.psp")
+    assert r.status_code == 500
+    assert "text before" not in r.text and "Internal Server Error" in r.text
+    srv.wait_for_log("ZeroDivisionError")
