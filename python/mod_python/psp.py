@@ -23,6 +23,9 @@ import _apache  # noqa: F401 - the generator lives in the built-in module
 
 from mod_python import Session, apache, session_support, util
 
+# Pages run with this module's globals: 3.5 pages use escape() without importing it.
+escape = html.escape
+
 __all__ = ["PSP", "PSPInterface", "parse", "parsestring", "handler", "display_code"]
 
 _DBM_OPTION = "mod_python.psp.cache_database_filename"
@@ -223,7 +226,7 @@ class PSP:
             raise TypeError(f"PSP string must be str or bytes, not {type(string).__name__}")
         code = mem_scache.get(string)
         if code is None:
-            code = compile(parsestring(string), "__psp__", "exec")
+            code = compile(parsestring(string), "__psp__", "exec", dont_inherit=True)
             mem_scache.put(string, code)
         return code
 
@@ -249,7 +252,8 @@ class PSP:
         if code is not None:
             return code
         directory, name = os.path.split(filename)
-        code = compile(parse(name, directory + "/"), filename, "exec")
+        # dont_inherit: this module's `from __future__ import annotations` is not the page's.
+        code = compile(parse(name, directory + "/"), filename, "exec", dont_inherit=True)
         if dbmfile:
             _dbm_put(self.req, dbmfile, filename, mtime, code)
         else:

@@ -397,3 +397,11 @@ def test_a_runtime_error_after_page_text_is_a_500(apache):
     assert r.status_code == 500
     assert "text before" not in r.text and "Internal Server Error" in r.text
     srv.wait_for_log("ZeroDivisionError")
+
+
+def test_page_globals_of_3_5_and_real_annotations(apache):
+    page = ("<%= escape('<a href=\"x\">') %>|"
+            "<%\ndef f(x: int):\n    return x\n# the indentation ends here\n%>"
+            "<%= f.__annotations__['x'] is int %>")
+    srv = serve(apache, files={"g.psp": page})
+    assert srv.get("/g.psp").text == "&lt;a href=&quot;x&quot;&gt;|True"
