@@ -22,6 +22,10 @@ bool add_type(PyObject* module, PyType_Spec* spec, PyTypeObject** slot) {
   PyObject* type = PyType_FromModuleAndSpec(module, spec, nullptr);
   if (type == nullptr) return false;
   *slot = reinterpret_cast<PyTypeObject*>(type);
+  // A spec name without a dot leaves __module__ unset, so type(t).__module__ would raise;
+  // 3.5's static types said "builtins" (which also keeps repr() as "<class 'mp_table'>").
+  cpython::Ref builtins = cpython::Ref::steal(PyUnicode_FromString("builtins"));
+  if (!builtins || PyObject_SetAttrString(type, "__module__", builtins.get()) != 0) return false;
   return PyModule_AddType(module, *slot) == 0;
 }
 

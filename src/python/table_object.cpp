@@ -4,6 +4,8 @@
 #include <strings.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cpython/guard.h"
 #include "cpython/strings.h"
@@ -98,10 +100,8 @@ int table_ass_subscript(PyObject* self, PyObject* key, PyObject* value) {
   std::string k;
   if (t == nullptr || !key_text(self, key, &k)) return -1;
   if (value == nullptr) {
-    if (apr_table_get(t, k.c_str()) == nullptr) {
-      PyErr_SetObject(PyExc_KeyError, key);
-      return -1;
-    }
+    // A missing key is not an error, as in 3.5: output filters routinely drop a
+    // Content-Length that may not be there.
     apr_table_unset(t, k.c_str());
     return 0;
   }
@@ -239,8 +239,17 @@ PyObject* m_popitem(PyObject* self, PyObject*) {
     Ref k = to_py(e[i].key);
     Ref v = to_py(e[i].val);
     if (!k || !v) return nullptr;
+    // Only this entry goes: the key's other values stay (APR can only drop them all, so they
+    // are added back, in their order).
     std::string key(e[i].key);
+    std::vector<std::string> others;
+    for (int j = 0; j < i; ++j) {
+      if (e[j].key != nullptr && strcasecmp(e[j].key, key.c_str()) == 0) {
+        others.emplace_back(e[j].val != nullptr ? e[j].val : "");
+      }
+    }
     apr_table_unset(t, key.c_str());
+    for (const auto& value : others) apr_table_add(t, key.c_str(), value.c_str());
     return PyTuple_Pack(2, k.get(), v.get());
   }
   PyErr_SetString(PyExc_KeyError, "popitem(): table is empty");
@@ -307,9 +316,33 @@ bool merge_pairs(PyObject* self, PyObject* source, bool replace) {
   return !PyErr_Occurred();
 }
 
+// Another mp_table: its entries as they are, duplicates included (Set-Cookie...); with
+// `replace`, the keys it has are dropped from this table first.
+bool merge_table(PyObject* self, apr_table_t* source, bool replace) {
+  apr_table_t* t = checked(self);
+  if (t == nullptr) return false;
+  int n = 0;
+  const apr_table_entry_t* e = entries(source, &n);
+  std::vector<std::pair<std::string, std::string>> copied;  // `source` may be `t` itself
+  copied.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    if (e[i].key != nullptr) copied.emplace_back(e[i].key, e[i].val != nullptr ? e[i].val : "");
+  }
+  if (replace) {
+    for (const auto& [key, value] : copied) apr_table_unset(t, key.c_str());
+  }
+  for (const auto& [key, value] : copied) apr_table_add(t, key.c_str(), value.c_str());
+  return true;
+}
+
 // Adds every entry of a mapping or a sequence of pairs; `replace` sets instead of adding.
 bool merge_from(PyObject* self, PyObject* source, bool replace) {
   if (checked(self) == nullptr) return false;
+  ModuleState* st = state_of(self);
+  if (st != nullptr && PyObject_TypeCheck(source, st->table_type)) {
+    apr_table_t* other = checked(source);
+    return other != nullptr && merge_table(self, other, replace);
+  }
   if (PyDict_Check(source)) {
     Ref items = Ref::steal(PyDict_Items(source));  // a snapshot: str() may run Python code
     return items && merge_pairs(self, items.get(), replace);
@@ -407,8 +440,10 @@ PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   if (!PyArg_ParseTuple(args, "|O:table", &source)) return nullptr;
   Ref table = new_standalone(type);
   if (!table) return nullptr;
-  if (source != nullptr && !merge_from(table.get(), source, false)) return nullptr;
-  if (kwargs != nullptr && !merge_from(table.get(), kwargs, false)) return nullptr;
+  // Pairs set, as dict() and 3.5 do (the last of a repeated key wins); a table source keeps
+  // its duplicates.
+  if (source != nullptr && !merge_from(table.get(), source, true)) return nullptr;
+  if (kwargs != nullptr && !merge_from(table.get(), kwargs, true)) return nullptr;
   return table.release();
 }
 

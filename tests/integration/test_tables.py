@@ -148,7 +148,18 @@ TAB = '''
         r["after_pairs"] = t.get("p")
         r["setdefault_no_value_is_empty_str"] = t.setdefault("new") == ""
         r["repr_empty"] = repr(apache.table())
-        r["repr"] = repr(apache.table([("A", "1"), ("a", "2")]))
+        dup = apache.table([("A", "1")])
+        dup.add("a", "2")
+        r["repr"] = repr(dup)
+        r["copied_keeps_duplicates"] = apache.table(dup).items()
+        popped = apache.table([("x", "0")])
+        for key, value in (("k", "1"), ("x", "9"), ("k", "2")):
+            popped.add(key, value)
+        r["popitem"] = [popped.popitem(), popped.items()]
+        missing = apache.table()
+        del missing["Content-Length"]  # no KeyError, as in 3.5
+        r["del_missing"] = len(missing)
+        r["modules"] = [type(x).__module__ for x in (req, req.connection, req.server, t)]
         r["type_names"] = [type(x).__name__ for x in (req, req.connection, req.server, t)]
         r["type_str"] = [str(type(req.connection)), str(type(req.server))]
         r["notes_repr"] = repr(req.connection.notes)
@@ -237,7 +248,7 @@ def test_apache_table(apache):
         "after_del": False,
         "copy_kept": "1",
         "from_dict": "1",
-        "from_pairs": ["v", "w"],
+        "from_pairs": "w",  # pairs set, as dict() and 3.5 do
         "setdefault": ["first", "first"],
         "getitem_missing": "KeyError",
         "unhashable": "TypeError",
@@ -264,6 +275,10 @@ def test_apache_table_follows_the_dict_protocol_as_mod_python_3_5_did(apache):
         "setdefault_no_value_is_empty_str": True,
         "repr_empty": "{}",
         "repr": "{'A': '1', 'a': '2'}",
+        "copied_keeps_duplicates": [["A", "1"], ["a", "2"]],
+        "popitem": [["k", "2"], [["x", "0"], ["x", "9"], ["k", "1"]]],
+        "del_missing": 0,
+        "modules": ["builtins"] * 4,
         "type_names": ["mp_request", "mp_conn", "mp_server", "mp_table"],
         "type_str": ["<class 'mp_conn'>", "<class 'mp_server'>"],
         "notes_repr": "{}",
