@@ -202,16 +202,18 @@ class PSP:
 
     def __init__(self, req: Any, filename: Optional[str] = None,
                  string: Optional[Union[str, bytes]] = None, vars: Optional[dict] = None) -> None:  # noqa: A002
-        if filename is not None and string is not None:
+        # As in 3.5: an empty filename means "not given", and `vars` is kept by reference
+        # (changes made before run() are seen).
+        if filename and string is not None:
             raise ValueError("Must specify either filename or string")
         self.req = req
-        self.vars = dict(vars or {})
+        self.vars = vars if vars is not None else {}
         self.string = string
         self.filename: Optional[str] = None
         if string is not None:
             self.code = self._load_string(string)
             return
-        if filename is None:
+        if not filename:
             filename = req.filename
         if not filename:
             raise apache.SERVER_RETURN(apache.HTTP_NOT_FOUND)

@@ -130,6 +130,10 @@ PyObject* m_register_cleanup(PyObject* self, PyObject* args) {
     PyErr_SetString(PyExc_TypeError, "first argument must be a request object");
     return nullptr;
   }
+  if (!PyCallable_Check(callable)) {
+    PyErr_SetString(PyExc_ValueError, "second argument must be a callable object");
+    return nullptr;
+  }
   Ref apache = Ref::steal(PyImport_ImportModule("mod_python.apache"));
   if (!apache) return nullptr;
   return PyObject_CallMethod(apache.get(), "register_cleanup", "OO", callable, data);

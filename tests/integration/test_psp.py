@@ -235,6 +235,11 @@ def handler(req):
             req.write("ValueError: %s" % exc)
     elif what == "missing":
         psp.PSP(req, filename="nope.psp")
+    elif what == "empty_filename":
+        shared = {"who": "before"}
+        page = psp.PSP(req, filename="", string="<%= who %>", vars=shared)
+        shared["who"] = "after"  # vars is kept by reference, as in 3.5
+        page.run()
     elif what == "parse":
         req.write(psp.parse("sub/page.psp", req.document_root() + "/"))
     elif what == "parse_abs":
@@ -274,6 +279,7 @@ def test_psp_class_api(apache):
     assert srv.get("/run?str").text == "hello str|text/html"
     assert srv.get("/run?both").text == "ValueError: Must specify either filename or string"
     assert srv.get("/run?missing").status_code == 404
+    assert srv.get("/run?empty_filename").text == "after"
 
 
 def test_parse_parsestring_and_display_code(apache):
