@@ -93,7 +93,7 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
   std::size_t goal = req->body_buffer->size() + want;
   GilAssumed g;
   // A body cut short must never look complete to a later read.
-  if (req->body_error_status != 0) return client_read_error();
+  if (req->body_failed) return client_read_error();
   while (!req->body_done && req->body_buffer->size() < goal) {
     std::size_t step = goal - req->body_buffer->size();
     if (step > kChunk) step = kChunk;
@@ -116,6 +116,7 @@ bool fill(RequestObject* req, request_rec* r, std::size_t want) {
     if (got < 0) {
       req->body_buffer->resize(old);
       req->body_done = true;
+      req->body_failed = true;
       // Kept for the dispatcher: an OSError that escapes the handler becomes this status.
       req->body_error_status = http_status;
       return client_read_error();
@@ -156,6 +157,11 @@ PyObject* m_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
   RequestObject* req = as_request(self);
   if (n == 0) return PyBytes_FromStringAndSize("", 0);
   if (!start_body(req, r)) return nullptr;
+  // What arrived before a failed read is not the body: a retry must fail as well.
+  if (req->body_failed) {
+    client_read_error();
+    return nullptr;
+  }
   if (n == kUnlimited) {
     while (!req->body_done) {
       if (!fill(req, r, 65536)) return nullptr;
@@ -168,6 +174,10 @@ PyObject* m_read(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
 
 PyObject* readline_impl(RequestObject* req, request_rec* r, std::size_t limit) {
   if (!start_body(req, r)) return nullptr;
+  if (req->body_failed) {
+    client_read_error();
+    return nullptr;
+  }
   std::size_t scanned = 0;
   for (;;) {
     std::string* buf = req->body_buffer;

@@ -146,6 +146,7 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->body_started = false;
   req->body_done = false;
   req->body_error_status = 0;
+  req->body_failed = false;
   req->client_gone = false;
   req->bytes_queued = 0;
   req->content_type_set = false;

@@ -39,6 +39,7 @@ struct RequestObject {
   bool body_started;
   bool body_done;
   int body_error_status;   // the HTTP answer to a failed body read (400, 408, 413...), or 0
+  bool body_failed;        // a body read failed: every later read raises too
   bool client_gone;        // a write, flush or sendfile failed: the client closed the connection
   long long bytes_queued;  // bytes handed to write()/sendfile()
   bool content_type_set;

@@ -356,6 +356,18 @@ METHODS = '''
         return apache.OK
 
 
+    def read_retried(req):
+        outcomes = []
+        for attempt in (lambda: req.read(), lambda: req.read(), lambda: req.readline(),
+                        lambda: req.read(3)):
+            try:
+                outcomes.append(repr(attempt()))
+            except OSError as exc:
+                outcomes.append("OSError")
+        req.write(" ".join(outcomes))
+        return apache.OK
+
+
     def form_fields(req):
         from mod_python import util
         form = util.FieldStorage(req)
@@ -875,6 +887,19 @@ def test_declared_length_over_limit_is_413_with_a_log_line(apache, handler):
     line = srv.wait_for_log("MP0105")
     assert "larger than LimitRequestBody (413)" in line and ":warn]" in line
     assert "MP0100" not in srv.error_log()
+
+
+def test_a_body_read_that_failed_keeps_failing(apache):
+    # The bytes that did arrive are not the body: a retry must not pass them off as complete.
+    srv = serve(apache, "read_retried", log_level="warn python:info")
+    with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as sock:
+        sock.sendall(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100\r\n\r\n"
+                     b"partial")
+        sock.shutdown(socket.SHUT_WR)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    assert data.endswith(b"OSError OSError OSError OSError"), data[-300:]
 
 
 @pytest.mark.allow_log("MP0100")
