@@ -66,6 +66,12 @@ struct Cursor {
     if (starts_with("\r\n")) return 2;
     return 0;
   }
+  // In code a lone CR ends the line too, as Python's universal newlines read it (3.5 turned
+  // it into "\n"); in page text it stays a CR byte.
+  [[nodiscard]] std::size_t code_newline_length() const noexcept {
+    if (const std::size_t n = newline_length(); n != 0) return n;
+    return starts_with("\r") ? 1 : 0;
+  }
 };
 
 class Generator {
@@ -201,7 +207,7 @@ class Generator {
       cur.pos += 2;
     }
     while (!cur.at_end()) {
-      if (const std::size_t nl = cur.newline_length(); nl != 0) {
+      if (const std::size_t nl = cur.code_newline_length(); nl != 0) {
         out_ += '\n';
         cur.pos += nl;
         ++cur.line;

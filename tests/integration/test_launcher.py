@@ -104,6 +104,12 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 20.0) -> 
     raise AssertionError(f"launcher did not start a server on port {port}")
 
 
+def _preload_args() -> list[str]:
+    """--preload for the sanitizer build (MP_TEST_PRELOAD), else nothing."""
+    preload = os.environ.get("MP_TEST_PRELOAD")
+    return ["--preload", preload] if preload else []
+
+
 def _start_serve(tmp_path: Path, app_dir: Path) -> tuple[subprocess.Popen, int, Path]:
     """`launcher serve` for ``app_dir`` on a free port with a kept root: (process, port, root)."""
     if not MODULE_SO.is_file():
@@ -116,7 +122,7 @@ def _start_serve(tmp_path: Path, app_dir: Path) -> tuple[subprocess.Popen, int, 
     proc = subprocess.Popen(
         [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir", str(app_dir),
          "--port", str(port), "--module", str(MODULE_SO), "--root", str(root)]
-        + (["--preload", os.environ["MP_TEST_PRELOAD"]] if os.environ.get("MP_TEST_PRELOAD") else []),
+        + _preload_args(),
         cwd=str(tmp_path), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     return proc, port, root
@@ -252,7 +258,7 @@ def test_closing_the_terminal_stops_the_server(tmp_path):
     proc = subprocess.Popen(
         [sys.executable, "-m", "mod_python.launcher", "serve", "--app-dir",
          str(REPO / "examples"), "--port", str(port), "--module", str(MODULE_SO),
-         "--root", str(root)],
+         "--root", str(root)] + _preload_args(),
         cwd=str(tmp_path), env=env, stdin=slave, stdout=slave, stderr=slave,
         preexec_fn=take_terminal,  # noqa: PLW1509 - only os/fcntl calls
     )
@@ -284,7 +290,7 @@ def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
         port = taken.getsockname()[1]
         done = subprocess.run(
             [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
-             "--app-dir", str(REPO / "examples"), "--port", str(port)],
+             "--app-dir", str(REPO / "examples"), "--port", str(port)] + _preload_args(),
             cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False,
         )
     assert done.returncode == 1, done.stderr

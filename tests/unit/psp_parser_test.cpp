@@ -139,6 +139,9 @@ TEST(PspQuoting, QuotesAndBackslashesStayLiteral) {
 TEST(PspQuoting, NulLoneCrAndNonUtf8InText) {
   EXPECT_EQ(code_of(std::string("a\0b", 3)), "req.write(\"\"\"a\\x00b\"\"\",0)\n");
   EXPECT_EQ(code_of("a\rb"), "req.write(\"\"\"a\\rb\"\"\",0)\n");
+  // In code a lone CR ends the line (3.5 turned it into a newline); the text keeps its CR.
+  EXPECT_EQ(code_of("a\rb<% x = 1\r%>c"),
+            "req.write(\"\"\"a\\rb\"\"\",0); x = 1\nreq.write(\"\"\"c\"\"\",0)\n");
   EXPECT_EQ(code_of("\xc3\xa9\xff\xe2\x82"),
             "req.write(\"\"\"\xc3\xa9\\udcff\\udce2\\udc82\"\"\",0)\n");
   EXPECT_EQ(code_of("\xed\xa0\x80"), "req.write(\"\"\"\\udced\\udca0\\udc80\"\"\",0)\n");
