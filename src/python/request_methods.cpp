@@ -127,6 +127,10 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   long long offset = 0;
   long long length = -1;
   if (!PyArg_ParseTuple(args, "O|LL:sendfile", &path_obj, &offset, &length)) return nullptr;
+  if (offset < 0) {
+    PyErr_SetString(PyExc_ValueError, "sendfile offset must not be negative");
+    return nullptr;
+  }
   REQ_OR_FAIL();
   std::string path;
   if (!path_arg(path_obj, &path, "path")) return nullptr;
@@ -162,7 +166,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
     PyErr_Format(PyExc_OSError, "Could not open file for reading: %s", path.c_str());
     return nullptr;
   }
-  if (offset < 0 || offset > finfo.size) offset = finfo.size;
+  if (offset > finfo.size) offset = finfo.size;  // past the end: nothing to send
   if (length < 0 || offset + length > finfo.size) length = finfo.size - offset;
   apr_size_t sent = 0;
   apr_status_t status = APR_SUCCESS;

@@ -58,8 +58,9 @@ METHODS = '''
         part = req.sendfile(path, 2, 3)
         rest = req.sendfile(path, 8)
         missing = _raises(lambda: req.sendfile(path + ".missing"))
-        req.write("|%d,%d,%d|%s|%d" % (whole, part, rest, missing.split(":")[0],
-                                       req._bytes_queued))
+        negative = _raises(lambda: req.sendfile(path, -1))
+        req.write("|%d,%d,%d|%s|%d|%s" % (whole, part, rest, missing.split(":")[0],
+                                          req._bytes_queued, negative.split(":")[0]))
         return apache.OK
 
 
@@ -476,7 +477,8 @@ def test_sendfile(apache):
     srv = serve(apache, "sendfile")
     r = srv.get("/x")
     assert r.status_code == 200
-    body, counts, missing, queued = r.text.split("|")
+    body, counts, missing, queued, negative = r.text.split("|")
+    assert negative == "ValueError"
     assert body == "0123456789\n" + "234" + "89\n"
     assert counts == "11,3,3"
     assert missing in ("OSError", "IOError")
