@@ -71,6 +71,9 @@ struct ModuleConfig {
   const char* connection_handler;  // PythonConnectionHandler (server config)
   const char* connection_handler_dir;
   WsgiConfig* wsgi;  // WSGI* directives of this section; null when there are none
+  // Extensions this section (and its parents) gave to "AddHandler mod_python", space-separated;
+  // null when none (req.get_addhandler_exts()).
+  const char* addhandler_exts;
 };
 static_assert(std::is_trivially_destructible_v<ModuleConfig>);
 

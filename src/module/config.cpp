@@ -78,6 +78,12 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
     merged->connection_handler = add->connection_handler;
     merged->connection_handler_dir = add->connection_handler_dir;
   }
+  if (add->addhandler_exts != nullptr && base->addhandler_exts != nullptr) {
+    merged->addhandler_exts =
+        apr_pstrcat(pool, base->addhandler_exts, " ", add->addhandler_exts, nullptr);
+  } else if (add->addhandler_exts != nullptr) {
+    merged->addhandler_exts = add->addhandler_exts;
+  }
   merged->debug = pick(add->debug, base->debug);
   merged->autoreload = pick(add->autoreload, base->autoreload);
   merged->interp_per_directory = pick(add->interp_per_directory, base->interp_per_directory);

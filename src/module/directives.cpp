@@ -319,6 +319,34 @@ void* flag_ptr(int which) { return const_cast<int*>(&kFlagIds[which]); }
 #define MP_FLAG_DIRECTIVE(name, which, where, help) \
   AP_INIT_FLAG(name, as_cmd(directive_flag), flag_ptr(which), where, help)
 
+namespace {
+
+bool g_addhandler_hook_ran = false;
+
+// "AddHandler mod_python .py": this module is searched before mod_mime (loaded after it), so
+// the directive passes here first. The section remembers its extensions for
+// req.get_addhandler_exts(), then DECLINE_CMD hands the directive on to mod_mime.
+const char* directive_addhandler(cmd_parms* cmd, void* mconfig, const char* args) noexcept {
+  g_addhandler_hook_ran = true;
+  auto* cfg = static_cast<ModuleConfig*>(mconfig);
+  const char* rest = args;
+  const char* handler = ap_getword_conf(cmd->temp_pool, &rest);
+  if (strcasecmp(handler, "mod_python") != 0 && strcasecmp(handler, "python-program") != 0) {
+    return DECLINE_CMD;
+  }
+  for (const char* ext = ap_getword_conf(cmd->temp_pool, &rest); *ext != '\0';
+       ext = ap_getword_conf(cmd->temp_pool, &rest)) {
+    cfg->addhandler_exts = cfg->addhandler_exts == nullptr
+                               ? apr_pstrdup(cmd->pool, ext)
+                               : apr_pstrcat(cmd->pool, cfg->addhandler_exts, " ", ext, nullptr);
+  }
+  return DECLINE_CMD;
+}
+
+}  // namespace
+
+bool addhandler_hook_ran() noexcept { return g_addhandler_hook_ran; }
+
 const command_rec* python_commands() noexcept {
   // A function-local table: initialised on first use, whatever the order of static
   // initialisation across files.
@@ -341,6 +369,8 @@ const command_rec* python_commands() noexcept {
       MP_HANDLER_DIRECTIVE("PythonLogHandler", Phase::kLog, OR_ALL, "Python logging handlers"),
       MP_HANDLER_DIRECTIVE("PythonCleanupHandler", Phase::kCleanup, OR_ALL,
                            "Python request cleanup handlers"),
+      AP_INIT_RAW_ARGS("AddHandler", as_cmd(directive_addhandler), nullptr, OR_FILEINFO,
+                       "seen on its way to mod_mime: extensions mapped to mod_python"),
       AP_INIT_TAKE1("PythonHandlerModule", as_cmd(directive_handler_module), nullptr, OR_ALL,
                     "A module whose functions handle every phase they are named for"),
       AP_INIT_TAKE1("PythonPath", as_cmd(directive_path), nullptr, OR_ALL,

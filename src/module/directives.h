@@ -8,4 +8,8 @@ namespace mp::module {
 // The mod_python directives followed by the WSGI ones (module/wsgi_directives.h).
 const command_rec* all_commands() noexcept;
 
+// Whether an AddHandler directive passed through this module while the configuration was
+// read (then every section knows its own mod_python extensions).
+bool addhandler_hook_ran() noexcept;
+
 }  // namespace mp::module

@@ -25,6 +25,7 @@
 #include "handlers/wsgi_dispatch.h"
 #include "module/child_lifecycle.h"
 #include "module/config.h"
+#include "module/directives.h"
 #include "module/optional_functions.h"
 #include "module/phase_usage.h"
 #include "module/session_cache.h"
@@ -253,6 +254,8 @@ int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) n
 
 int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
                 server_rec* s) noexcept {
+  // The directives have run by now (pre_config only sees the tree).
+  python::process_context().addhandler_per_section = addhandler_hook_ran();
   if (!apache::create_global_locks(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
   if (!session_cache_post_config(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
   handlers::register_ssi_element();

@@ -20,6 +20,9 @@ struct ProcessContext {
   server_rec* main_server = nullptr;
   apr_pool_t* child_pool = nullptr;
   const char* addhandler_exts = "";  // extensions mapped to mod_python by AddHandler
+  // AddHandler reached this module's own directive hook, so each section's config knows its
+  // extensions (false when mod_mime was searched first: addhandler_exts is the fallback).
+  bool addhandler_per_section = false;
 };
 ProcessContext& process_context() noexcept;
 

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "apache/log.h"
+#include "apache/module_config.h"
 #include "apache/ssl_optional.h"
 #include "cpython/guard.h"
 #include "cpython/strings.h"
@@ -318,8 +319,14 @@ PyObject* m_get_remote_host(PyObject* self, PyObject* args) {
 }
 
 PyObject* m_get_addhandler_exts(PyObject* self, PyObject*) {
-  if (live_request(self) == nullptr) return nullptr;
-  return PyUnicode_FromString(process_context().addhandler_exts);
+  request_rec* r = live_request(self);
+  if (r == nullptr) return nullptr;
+  if (!process_context().addhandler_per_section) {
+    return PyUnicode_FromString(process_context().addhandler_exts);
+  }
+  const apache::ModuleConfig* cfg = apache::dir_config(r);
+  return PyUnicode_FromString(
+      cfg != nullptr && cfg->addhandler_exts != nullptr ? cfg->addhandler_exts : "");
 }
 
 PyObject* m_document_root(PyObject* self, PyObject*) {

@@ -696,6 +696,19 @@ def test_get_addhandler_exts(apache):
     assert set(exts.replace(".", " ").split()) == {"py", "mpy"}
 
 
+def test_get_addhandler_exts_is_the_request_sections(apache):
+    # Another directory's AddHandler is not this one's (3.5 read the section's mod_mime map).
+    srv = apache(
+        in_directory("AddHandler mod_python .py", "PythonHandler meth::exts", handler=None)
+        + in_directory("AddHandler mod_python .other", path="@DOCROOT@/elsewhere")
+        + in_directory("AddHandler mod_python .sub", "PythonHandler meth::exts", handler=None,
+                       path="@DOCROOT@/sub"),
+        files={**FILES, "page.py": "", "sub/page.sub": "", "elsewhere/x.other": ""},
+    )
+    assert srv.get("/page.py").json()["exts"].split() == [".py"]
+    assert srv.get("/sub/page.sub").json()["exts"].split() == [".py", ".sub"]
+
+
 def test_request_attribute_groups(apache):
     srv = serve(apache, "attributes")
     r = srv.post("/data.txt/pi", data=b"0123456789", headers={"Range": "bytes=0-3"})
