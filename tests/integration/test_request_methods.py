@@ -701,8 +701,8 @@ def test_get_addhandler_exts_is_the_request_sections(apache):
     srv = apache(
         in_directory("AddHandler mod_python .py", "PythonHandler meth::exts", handler=None)
         + in_directory("AddHandler mod_python .other", path="@DOCROOT@/elsewhere")
-        + in_directory("AddHandler mod_python .sub", "PythonHandler meth::exts", handler=None,
-                       path="@DOCROOT@/sub"),
+        # The handler is inherited (its directory, and so its sys.path entry, stays DOCROOT).
+        + in_directory("AddHandler mod_python .sub", handler=None, path="@DOCROOT@/sub"),
         files={**FILES, "page.py": "", "sub/page.sub": "", "elsewhere/x.other": ""},
     )
     assert srv.get("/page.py").json()["exts"].split() == [".py"]
