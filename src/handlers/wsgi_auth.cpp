@@ -15,6 +15,7 @@
 #include "apache/log.h"
 #include "apache/wsgi_config.h"
 #include "cpython/ref.h"
+#include "cpython/strings.h"
 #include "handlers/wsgi_hook.h"
 #include "handlers/wsgi_request.h"
 
@@ -72,15 +73,30 @@ const WsgiHookScript* auth_user_script(const request_rec* r) {
   return cfg != nullptr ? cfg->auth_user_script : nullptr;
 }
 
+// User names, passwords and realms reach the script as every other Apache string does: UTF-8
+// (what browsers send, and what mod_wsgi decodes), other bytes as surrogates. Called with the
+// GIL held; null with a Python exception on failure.
+Ref credential_args(const char* first, const char* second = nullptr) {
+  cpython::GilAssumed g;
+  Ref a = cpython::str_or_none(g.gil(), first);
+  Ref b = second != nullptr ? cpython::str_or_none(g.gil(), second) : Ref();
+  if (!a || (second != nullptr && !b)) return {};
+  return Ref::steal(second != nullptr ? PyTuple_Pack(2, a.get(), b.get())
+                                      : PyTuple_Pack(1, a.get()));
+}
+
 // What check_password() returned, as the provider's answer. A user name means authenticated,
-// and known by that name from now on.
-int password_verdict(request_rec* r, PyObject* result) {
+// and known by that name from now on (written back the way credentials are read).
+int password_verdict(const cpython::Gil& gil, request_rec* r, PyObject* result) {
   if (result == Py_None) return AUTH_USER_NOT_FOUND;
   if (result == Py_True) return AUTH_GRANTED;
   if (result == Py_False) return AUTH_DENIED;
   std::string name;
-  if (PyUnicode_Check(result) && !credential_bytes(result, &name)) name.clear();
-  if (name.empty() || name.find('\0') != std::string::npos) {
+  if (PyUnicode_Check(result) && !cpython::apache_path(gil, result, &name, "user name")) {
+    PyErr_Clear();
+    name.clear();
+  }
+  if (name.empty()) {
     log_bad_hook_result(r, "check_password", result, "True, False, None or a non-empty user name");
     return AUTH_GENERAL_ERROR;
   }
@@ -92,12 +108,10 @@ authn_status check_password(request_rec* r, const char* user, const char* passwo
   return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
     int status = run_hook(
         r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "check_password",
-        [&] {
-          Ref u = credential_string(user);
-          Ref p = u ? credential_string(password) : Ref();
-          return p ? Ref::steal(PyTuple_Pack(2, u.get(), p.get())) : Ref();
-        },
-        [&](const cpython::Gil&, PyObject* result) { return password_verdict(r, result); });
+        [&] { return credential_args(user, password); },
+        [&](const cpython::Gil& gil, PyObject* result) {
+          return password_verdict(gil, r, result);
+        });
     return static_cast<authn_status>(status);
   });
 }
@@ -107,11 +121,7 @@ authn_status get_realm_hash(request_rec* r, const char* user, const char* realm,
   return apache::guard(r->server, AUTH_GENERAL_ERROR, [&]() -> authn_status {
     int status = run_hook(
         r, auth_user_script(r), "WSGIAuthUserScript", AUTH_GENERAL_ERROR, "get_realm_hash",
-        [&] {
-          Ref u = credential_string(user);
-          Ref m = u ? credential_string(realm) : Ref();
-          return m ? Ref::steal(PyTuple_Pack(2, u.get(), m.get())) : Ref();
-        },
+        [&] { return credential_args(user, realm); },
         [&](const cpython::Gil&, PyObject* result) -> int {
           if (result == Py_None) return AUTH_USER_NOT_FOUND;
           std::string hash;
@@ -198,11 +208,7 @@ authz_status check_group(request_rec* r, const char* require_line,
     const apache::WsgiConfig* cfg = dir_wsgi(r);
     int status = run_hook(
         r, cfg != nullptr ? cfg->auth_group_script : nullptr, "WSGIAuthGroupScript",
-        AUTHZ_GENERAL_ERROR, "groups_for_user",
-        [&] {
-          Ref u = credential_string(r->user);
-          return u ? Ref::steal(PyTuple_Pack(1, u.get())) : Ref();
-        },
+        AUTHZ_GENERAL_ERROR, "groups_for_user", [&] { return credential_args(r->user); },
         [&](const cpython::Gil& gil, PyObject* result) {
           return group_verdict(gil, r, result, required);
         });

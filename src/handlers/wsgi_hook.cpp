@@ -126,22 +126,6 @@ Ref native_string(const char* text) {
       PyUnicode_DecodeLatin1(text, static_cast<Py_ssize_t>(std::strlen(text)), "strict"));
 }
 
-Ref credential_string(const char* text) {
-  return Ref::steal(
-      PyUnicode_DecodeUTF8(text, static_cast<Py_ssize_t>(std::strlen(text)), "surrogateescape"));
-}
-
-bool credential_bytes(PyObject* text, std::string* out) {
-  Ref bytes = Ref::steal(PyUnicode_AsEncodedString(text, "utf-8", "surrogateescape"));
-  if (!bytes) {
-    PyErr_Clear();
-    return false;
-  }
-  out->assign(PyBytes_AS_STRING(bytes.get()),
-              static_cast<std::size_t>(PyBytes_GET_SIZE(bytes.get())));
-  return true;
-}
-
 bool hook_text(PyObject* obj, std::string* out) {
   const char* data = nullptr;
   Py_ssize_t size = 0;

@@ -49,12 +49,6 @@ int run_hook(request_rec* r, const apache::WsgiHookScript* script, const char* d
 // A native string (PEP 3333): the bytes as latin-1. Null with an exception set on failure.
 cpython::Ref native_string(const char* text);
 
-// A user name, password or realm as the script sees it: UTF-8 (what browsers send, and what
-// mod_wsgi decodes), other bytes kept as surrogates so that credential_bytes() restores them.
-cpython::Ref credential_string(const char* text);
-// The inverse for a str the script returns (a user name); false when it cannot be encoded.
-bool credential_bytes(PyObject* text, std::string* out);
-
 // A str (as UTF-8) or bytes value as text; false for any other type, or a NUL inside.
 bool hook_text(PyObject* obj, std::string* out);
 
