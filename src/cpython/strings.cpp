@@ -29,6 +29,16 @@ bool reject_nul(std::string_view value, const char* what) noexcept {
   return false;
 }
 
+// `obj` encoded with `encoding` (surrogate escapes restored) into `out`; false with the codec's
+// exception set, or ValueError for a NUL.
+bool encode_into(PyObject* obj, const char* encoding, std::string* out, const char* what) {
+  Ref encoded = Ref::steal(PyUnicode_AsEncodedString(obj, encoding, "surrogateescape"));
+  if (!encoded) return false;
+  out->assign(PyBytes_AS_STRING(encoded.get()),
+              static_cast<size_t>(PyBytes_GET_SIZE(encoded.get())));
+  return reject_nul(*out, what);
+}
+
 }  // namespace
 
 bool apache_string(const Gil& /*gil*/, PyObject* obj, std::string* out, const char* what) noexcept {
@@ -48,17 +58,12 @@ bool apache_string(const Gil& /*gil*/, PyObject* obj, std::string* out, const ch
                   static_cast<size_t>(PyUnicode_GET_LENGTH(obj)));
       return reject_nul(*out, what);
     }
-    Ref encoded = Ref::steal(PyUnicode_AsEncodedString(obj, "latin-1", "surrogateescape"));
-    if (!encoded) {
-      if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
-        PyErr_Clear();
-        PyErr_SetString(PyExc_TypeError, "not an ISO-8859-1 string");
-      }
-      return false;
+    if (encode_into(obj, "latin-1", out, what)) return true;
+    if (PyErr_ExceptionMatches(PyExc_UnicodeEncodeError)) {
+      PyErr_Clear();
+      PyErr_SetString(PyExc_TypeError, "not an ISO-8859-1 string");
     }
-    out->assign(PyBytes_AS_STRING(encoded.get()),
-                static_cast<size_t>(PyBytes_GET_SIZE(encoded.get())));
-    return reject_nul(*out, what);
+    return false;
   } catch (const std::exception&) {
     PyErr_NoMemory();
     return false;
@@ -79,11 +84,7 @@ bool apache_path(const Gil& gil, PyObject* obj, std::string* out, const char* wh
   }
   if (PyBytes_Check(obj) || PyUnicode_IS_ASCII(obj)) return apache_string(gil, obj, out, what);
   try {
-    Ref encoded = Ref::steal(PyUnicode_AsEncodedString(obj, "utf-8", "surrogateescape"));
-    if (!encoded) return false;
-    out->assign(PyBytes_AS_STRING(encoded.get()),
-                static_cast<size_t>(PyBytes_GET_SIZE(encoded.get())));
-    return reject_nul(*out, what);
+    return encode_into(obj, "utf-8", out, what);
   } catch (const std::exception&) {
     PyErr_NoMemory();
     return false;
