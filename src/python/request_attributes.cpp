@@ -231,10 +231,6 @@ PyObject* get_hlist(PyObject* self, void*) {
       .release();
 }
 
-PyObject* get_bytes_queued(PyObject* self, void*) {
-  return PyLong_FromLongLong(as_request(self)->bytes_queued);
-}
-
 PyObject* get_allowed(PyObject* self, void*) {
   request_rec* r = live_request(self);
   if (r == nullptr) return nullptr;
@@ -423,7 +419,6 @@ PyGetSetDef g_getsets[] = {
     {"extension", cpython::Guard<get_extension>::call, nullptr, "Matched handler extension",
      nullptr},
     {"hlist", cpython::Guard<get_hlist>::call, nullptr, "Handler list", nullptr},
-    {"_bytes_queued", cpython::Guard<get_bytes_queued>::call, nullptr, nullptr, nullptr},
     {"allowed", cpython::Guard<get_allowed>::call, nullptr, "Allowed methods bitmask", nullptr},
     {"useragent_addr", cpython::Guard<get_useragent_addr>::call, nullptr,
      "(ip, port) of the client", nullptr},

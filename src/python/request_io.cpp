@@ -31,7 +31,6 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
   GilAssumed g;
   cpython::BodyData body;
   if (!cpython::body_data(g.gil(), data, &body)) return nullptr;
-  as_request(self)->bytes_queued += static_cast<long long>(body.size);
   int rc = 0;
   {
     RequestIo io(g.gil(), as_request(self));

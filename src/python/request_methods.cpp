@@ -171,7 +171,6 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   if (length < 0 || offset + length > finfo.size) length = finfo.size - offset;
   apr_size_t sent = 0;
   apr_status_t status = APR_SUCCESS;
-  as_request(self)->bytes_queued += length;
   {
     RequestIo io(g.gil(), as_request(self));
     r = io.request();

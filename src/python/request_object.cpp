@@ -148,7 +148,6 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->body_error_status = 0;
   req->body_failed = false;
   req->client_gone = false;
-  req->bytes_queued = 0;
   req->content_type_set = false;
   req->cleanups = nullptr;
   req->dispatch_entry = nullptr;

@@ -38,10 +38,9 @@ struct RequestObject {
   std::string* body_buffer;  // bytes read from the client not yet returned
   bool body_started;
   bool body_done;
-  int body_error_status;   // the HTTP answer to a failed body read (400, 408, 413...), or 0
-  bool body_failed;        // a body read failed: every later read raises too
-  bool client_gone;        // a write, flush or sendfile failed: the client closed the connection
-  long long bytes_queued;  // bytes handed to write()/sendfile()
+  int body_error_status;  // the HTTP answer to a failed body read (400, 408, 413...), or 0
+  bool body_failed;       // a body read failed: every later read raises too
+  bool client_gone;       // a write, flush or sendfile failed: the client closed the connection
   bool content_type_set;
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
   const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
