@@ -128,6 +128,18 @@ def _start_serve(tmp_path: Path, app_dir: Path) -> tuple[subprocess.Popen, int, 
     return proc, port, root
 
 
+def _stop(proc: subprocess.Popen) -> str:
+    """Ctrl-C to a `launcher serve` started by _start_serve; its output."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+    try:
+        output, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        output, _ = proc.communicate()
+    return output
+
+
 def test_demo_site_works_from_a_directory_with_quotes_and_backslashes(tmp_path):
     # @APP_DIR_PY@ keeps the demo's PythonPath valid Python whatever the path holds.
     app_dir = tmp_path / "it's a demo\\dir"
@@ -138,12 +150,7 @@ def test_demo_site_works_from_a_directory_with_quotes_and_backslashes(tmp_path):
         hello = requests.get(f"http://127.0.0.1:{port}/hello", timeout=REQUEST_TIMEOUT)
         assert (hello.status_code, hello.text) == (200, "Hello from mod_python!\n")
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        _stop(proc)
 
 
 def test_serve_cli_runs_the_demo_site(tmp_path):
@@ -206,13 +213,7 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
         assert proc.poll() is None
         assert requests.get(base + "/hello", timeout=REQUEST_TIMEOUT).status_code == 200
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)
-        try:
-            output, _ = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            output, _ = proc.communicate()
+        output = _stop(proc)
     assert proc.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
     assert "reloading (SIGHUP): graceful restart" in output
