@@ -488,6 +488,8 @@ void ApacheExchange::abort() {
   apr_brigade_cleanup(bb_);
 }
 
+void ApacheExchange::close_after_response() { r_->connection->keepalive = AP_CONN_CLOSE; }
+
 void ApacheExchange::log(int level, std::string_view id, std::string_view message) {
   apache::log_wsgi_request(level, 0, r_, id, message);
 }

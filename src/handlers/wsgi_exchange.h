@@ -30,6 +30,7 @@ class ApacheExchange final : public wsgi::Exchange {
   // Passes a response whose finish() was deferred (call without the GIL).
   void send_deferred();
   void abort() override;
+  void close_after_response() override;
   void log(int level, std::string_view id, std::string_view message) override;
   bool ssl_is_https() override;
   std::optional<std::string> ssl_var(const std::string& name) override;

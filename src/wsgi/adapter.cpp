@@ -250,6 +250,16 @@ IterEnd send_sequence(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
   return IterEnd::kDone;
 }
 
+// Ends the response while the iterable still runs (its body is complete).
+bool finish_now(RequestContext& ctx) {
+  IoResult r = IoResult::kOk;
+  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->finish();
+  Py_END_ALLOW_THREADS ctx.finished = true;
+  if (r == IoResult::kClientGone) ctx.client_gone = true;
+  if (r == IoResult::kError) ctx.failed = true;
+  return r == IoResult::kOk;
+}
+
 // Any other iterable: each non-empty block is flushed as it comes (PEP 3333 streaming).
 IterEnd send_iterator(const cpython::Gil& gil, RequestContext& ctx, PyObject* result) {
   Ref it = Ref::steal(PyObject_GetIter(result));
@@ -262,14 +272,15 @@ IterEnd send_iterator(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
     if (size == 0) continue;
     if (!ctx.status_set) return body_before_start();
     // A block that completes the declared Content-Length is the whole rest of the body: it
-    // leaves with the end of the response (one GIL hand-off per request, not two).
-    bool completes = ctx.content_length && !ctx.final_block &&
+    // is queued and the response ends with it in one pass, without waiting for the iterable
+    // to stop (it may take its time after its last block).
+    bool completes = ctx.content_length && !ctx.finished &&
                      ctx.body_sent + static_cast<std::uint64_t>(size) == *ctx.content_length;
     if (!send_body(gil, ctx, PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(size),
                    !completes)) {
       return IterEnd::kStopped;
     }
-    if (completes) ctx.final_block = std::move(item);
+    if (completes && !finish_now(ctx)) return IterEnd::kStopped;
   }
 }
 
@@ -282,6 +293,7 @@ IterEnd send_iterable(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
 
 // Ends a response whose body went out without errors: checks Content-Length and finishes.
 Outcome complete(RequestContext& ctx) {
+  if (ctx.finished) return Outcome::kCompleted;
   if (!commit_headers(ctx)) return ctx.client_gone ? Outcome::kClientGone : Outcome::kTruncated;
   if (ctx.content_length && !ctx.traits->header_only && ctx.body_sent < *ctx.content_length &&
       ctx.status != 204 && ctx.status != 304) {
@@ -313,8 +325,9 @@ Outcome respond(const cpython::Gil& gil, const Types& types, RequestContext& ctx
         "WSGI application in '" + traits.script + "' returned without calling start_response()");
     outcome = Outcome::kFailedBeforeResponse;
   }
-  // close() runs before the response is finished: the application is done with its
-  // resources by the time the server has everything.
+  // close() runs before the response is finished (unless a streamed block completed the
+  // Content-Length): the application is done with its resources by the time the server has
+  // everything.
   bool close_failed = false;
   close_result(gil, exchange, traits, result, &close_failed);
   if (outcome != Outcome::kCompleted) return outcome;
@@ -355,7 +368,13 @@ Outcome run_application(const cpython::Gil& gil, const Types& types, Exchange& e
   } else {
     outcome = respond(gil, types, ctx, traits, result.get());
   }
-  if (outcome == Outcome::kTruncated && ctx.headers_sent && !ctx.client_gone) exchange.abort();
+  if (outcome == Outcome::kTruncated && ctx.headers_sent && !ctx.client_gone) {
+    if (ctx.finished) {
+      exchange.close_after_response();
+    } else {
+      exchange.abort();
+    }
+  }
   result.reset();
   detach(gil, start_response.get(), input.get(), errors.get());
   if (PyErr_Occurred()) PyErr_Clear();

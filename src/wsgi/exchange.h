@@ -80,6 +80,9 @@ class Exchange {
   // The response is incomplete (exception or short body after it started): the client must
   // be able to tell, so no clean terminator is ever sent.
   virtual void abort() = 0;
+  // The response went out whole, then the application failed (an exception from its iterable
+  // after the last byte): the connection is not kept alive. Called with the GIL held.
+  virtual void close_after_response() = 0;
 
   // mod_ssl: whether the connection is HTTPS, and the value of an SSL variable (nullopt when
   // unset or mod_ssl is absent). Called with the GIL held; must not block.

@@ -738,6 +738,7 @@ bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* dat
       if (size == 0 && !flush) return true;
     }
   }
+  if (ctx.finished) return true;  // the response already ended; nothing more may go out
   // httpd's content-length filter keeps a HEAD response's Content-Length only when no body
   // data passes it; otherwise it would replace the application's value by what it returned.
   if (ctx.traits->head && ctx.content_length) {

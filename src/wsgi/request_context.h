@@ -8,7 +8,6 @@
 #include <string>
 #include <vector>
 
-#include "cpython/ref.h"
 #include "wsgi/exchange.h"
 
 namespace mp::wsgi {
@@ -30,9 +29,9 @@ struct RequestContext {
   bool overflow_logged = false;
   bool client_gone = false;
   bool failed = false;  // an I/O error other than a disconnect
-  // The block that completed the declared Content-Length, queued without a flush: it goes
-  // out with the end of the response, so its bytes must live until then.
-  cpython::Ref final_block;
+  // A block completed the declared Content-Length while the iterable was still running: the
+  // response was finished there and then, and anything after it is cut.
+  bool finished = false;
 
   // Request body.
   std::string input;

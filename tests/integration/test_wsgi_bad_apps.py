@@ -117,13 +117,20 @@ BAD_APP = MARKED_BODY + '''
                 yield b"whole"
                 raise RuntimeError("BOOM-cl-exact-raise")
             return Body(gen(), "cl-exact-raise")
+        if what == "cl-exact-slow":
+            start_response("200 OK", TEXT + [("Content-Length", "5")])
+
+            def gen():
+                yield b"whole"
+                time.sleep(4)  # clean-up after the last block must not hold the response
+            return Body(gen(), "cl-exact-slow")
         if what == "cl-exact-big":
             size = 300000
             start_response("200 OK", TEXT + [("Content-Length", str(size))])
 
             def gen():
                 yield b"a" * 1000
-                yield b"b" * (size - 1000)  # completes the length: sent with the end
+                yield b"b" * (size - 1000)  # completes the length: the response ends here
                 yield b""
             return Body(gen(), "cl-exact-big")
         if what == "cl-short":
@@ -421,6 +428,25 @@ def test_block_completing_content_length_then_keep_alive(apache):
     assert rest[:300000] == b"a" * 1000 + b"b" * 299000
     assert rest[300000:].startswith(b"HTTP/1.1 200") and rest.endswith(b"hop body")
     wait_marker(srv, "cl-exact-big")
+
+
+def test_block_completing_content_length_is_not_held_back(apache):
+    # PEP 3333: no block is delayed. The one that completes Content-Length ends the response
+    # even though the generator still sleeps before it stops.
+    srv = bad_server(apache)
+    with connect(srv) as sock:
+        start = time.monotonic()
+        sock.sendall(b"GET /app/cl-exact-slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        sock.settimeout(10)
+        data = b""
+        while not data.endswith(b"whole"):
+            chunk = sock.recv(65536)
+            assert chunk, data
+            data += chunk
+        elapsed = time.monotonic() - start
+    assert data.startswith(b"HTTP/1.1 200") and b"Content-Length: 5" in data
+    assert elapsed < 3, f"the response waited {elapsed:.1f} s for the generator to stop"
+    wait_marker(srv, "cl-exact-slow", timeout=10)
 
 
 @pytest.mark.allow_log(*TRACE)

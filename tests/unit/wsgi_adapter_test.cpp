@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -39,7 +40,9 @@ class FakeExchange final : public Exchange {
   int flushes = 0;
   bool finished = false;
   bool aborted = false;
+  bool closed_after_response = false;
   std::vector<std::string> logs;
+  std::vector<std::string> events;  // "finish" and "log <id>", in order
   int files_sent = 0;
 
   void environ(EnvironSink& sink) override {
@@ -79,11 +82,14 @@ class FakeExchange final : public Exchange {
   }
   IoResult finish() override {
     finished = true;
+    events.emplace_back("finish");
     return IoResult::kOk;
   }
   void abort() override { aborted = true; }
+  void close_after_response() override { closed_after_response = true; }
   void log(int /*level*/, std::string_view id, std::string_view message) override {
     logs.push_back(std::string(id) + " " + std::string(message));
+    events.push_back("log " + std::string(id));
   }
   bool logged(std::string_view needle) const {
     for (const auto& l : logs) {
@@ -331,27 +337,51 @@ def application(environ, start_response):
   EXPECT_EQ(eval("closed"), "[1]");
 }
 
-TEST_F(AdapterTest, BlockCompletingContentLengthLeavesWithTheEnd) {
+TEST_F(AdapterTest, BlockCompletingContentLengthEndsTheResponseAtOnce) {
   FakeExchange ex;
   Outcome out = run(R"(
 closed = []
 class Body:
+    def __init__(self, errors):
+        self.errors = errors
     def __iter__(self):
         yield b"ab"
         yield b"cd"
+        self.errors.write("after the last block\n")  # e.g. slow clean-up in a generator
         yield b""
     def close(self):
         closed.append(1)
 def application(environ, start_response):
     start_response("200 OK", [("Content-Length", "4")])
-    return Body()
+    return Body(environ["wsgi.errors"])
 )",
                     ex);
   EXPECT_EQ(out, Outcome::kCompleted);
   EXPECT_EQ(ex.body, "abcd");
   EXPECT_EQ(ex.flushes, 1);  // "ab" streams at once; "cd" is the rest and goes with finish()
   EXPECT_TRUE(ex.finished);
+  // The client had the whole response before the iterable went on.
+  ASSERT_EQ(ex.events.size(), 2U);
+  EXPECT_EQ(ex.events[0], "finish");
+  EXPECT_EQ(ex.events[1], "log MP2110");
   EXPECT_EQ(eval("closed"), "[1]");
+}
+
+TEST_F(AdapterTest, ExceptionAfterTheCompletingBlockClosesTheConnection) {
+  FakeExchange ex;
+  Outcome out = run(R"(
+def application(environ, start_response):
+    start_response("200 OK", [("Content-Length", "5")])
+    yield b"whole"
+    raise RuntimeError("late")
+)",
+                    ex);
+  EXPECT_EQ(out, Outcome::kTruncated);
+  EXPECT_EQ(ex.body, "whole");
+  EXPECT_TRUE(ex.finished);
+  EXPECT_FALSE(ex.aborted);  // nothing left to cut: the response was complete
+  EXPECT_TRUE(ex.closed_after_response);
+  EXPECT_TRUE(ex.logged("RuntimeError: late"));
 }
 
 TEST_F(AdapterTest, BlocksPastTheCompletedContentLengthAreCut) {
@@ -366,7 +396,7 @@ def application(environ, start_response):
   EXPECT_EQ(out, Outcome::kCompleted);
   EXPECT_EQ(ex.body, "ab");
   EXPECT_TRUE(ex.logged("MP2104"));
-  EXPECT_TRUE(ex.finished);
+  EXPECT_EQ(std::count(ex.events.begin(), ex.events.end(), "finish"), 1);
 }
 
 TEST_F(AdapterTest, WriteCallableSendsAtOnce) {
