@@ -1,6 +1,7 @@
 // mp_conn implementation: attributes and pool-bound lifetime.
 #include "python/connection_object.h"
 
+#include <atomic>
 #include <string>
 
 #include "ap_mpm.h"
@@ -52,11 +53,20 @@ PyObject* get_client_ip(PyObject* self, void*) {
   CONN_OR_FAIL();
   return str_attr(c->client_ip);
 }
+// Old code reads the deprecated attributes on every request: one warning per process and
+// attribute says what to change without flooding the log.
+bool first_use(std::atomic<bool>& warned) {
+  return !warned.exchange(true, std::memory_order_relaxed);
+}
+
 PyObject* get_remote_ip(PyObject* self, void* closure) {
   CONN_OR_FAIL();
-  apache::log_connection(APLOG_WARNING, 0, c, "MP0300",
-                         std::string("conn.") + static_cast<const char*>(closure) +
-                             " is deprecated, use conn.client_ip");
+  static std::atomic<bool> warned{false};
+  if (first_use(warned)) {
+    apache::log_connection(APLOG_WARNING, 0, c, "MP0300",
+                           std::string("conn.") + static_cast<const char*>(closure) +
+                               " is deprecated, use conn.client_ip (logged once per process)");
+  }
   return str_attr(c->client_ip);
 }
 PyObject* get_client_addr(PyObject* self, void*) {
@@ -65,8 +75,12 @@ PyObject* get_client_addr(PyObject* self, void*) {
 }
 PyObject* get_remote_addr(PyObject* self, void*) {
   CONN_OR_FAIL();
-  apache::log_connection(APLOG_WARNING, 0, c, "MP0300",
-                         "conn.remote_addr is deprecated, use conn.client_addr");
+  static std::atomic<bool> warned{false};
+  if (first_use(warned)) {
+    apache::log_connection(
+        APLOG_WARNING, 0, c, "MP0300",
+        "conn.remote_addr is deprecated, use conn.client_addr (logged once per process)");
+  }
   return address_tuple(c->client_addr).release();
 }
 PyObject* get_local_addr(PyObject* self, void*) {

@@ -246,12 +246,16 @@ def test_read_with_length(apache):
         assert client.line() == b"got %d:" % len(payload) + payload + b"\n"
 
 
-def test_deprecated_aliases_log_a_warning(apache):
+def test_deprecated_aliases_log_a_warning_once(apache):
     srv, port2 = serve(apache)
     with LineClient(port2) as client:
-        client.send(b"deprecated\n")
-        assert client.line() == b"True|True\n"
-    srv.wait_for_log("deprecated")
+        for _ in range(3):  # one connection: the same child process each time
+            client.send(b"deprecated\n")
+            assert client.line() == b"True|True\n"
+    srv.wait_for_log("conn.remote_addr is deprecated")
+    log = srv.error_log()
+    assert log.count("conn.remote_ip is deprecated, use conn.client_ip") == 1
+    assert log.count("conn.remote_addr is deprecated, use conn.client_addr") == 1
 
 
 def test_concurrent_connections(apache):
