@@ -210,9 +210,7 @@ bool try_send_file(const cpython::Gil& /*gil*/, const Types& types, RequestConte
   if (length == 0 || (ctx.traits->head && ctx.content_length)) return true;  // see send_body
   IoResult r = IoResult::kOk;
   Py_BEGIN_ALLOW_THREADS r = ctx.exchange->send_file(static_cast<int>(fd), start, length);
-  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) ctx.client_gone = true;
-  if (r == IoResult::kError) ctx.failed = true;
-  if (r == IoResult::kOk) ctx.body_sent += length;
+  Py_END_ALLOW_THREADS if (ctx.record(r)) ctx.body_sent += length;
   return true;
 }
 
@@ -250,14 +248,12 @@ IterEnd send_sequence(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
   return IterEnd::kDone;
 }
 
-// Ends the response while the iterable still runs (its body is complete).
+// Ends the response now (its body is complete; the iterable may still be running).
 bool finish_now(RequestContext& ctx) {
   IoResult r = IoResult::kOk;
   Py_BEGIN_ALLOW_THREADS r = ctx.exchange->finish();
   Py_END_ALLOW_THREADS ctx.finished = true;
-  if (r == IoResult::kClientGone) ctx.client_gone = true;
-  if (r == IoResult::kError) ctx.failed = true;
-  return r == IoResult::kOk;
+  return ctx.record(r);
 }
 
 // Any other iterable: each non-empty block is flushed as it comes (PEP 3333 streaming).
@@ -274,7 +270,7 @@ IterEnd send_iterator(const cpython::Gil& gil, RequestContext& ctx, PyObject* re
     // A block that completes the declared Content-Length is the whole rest of the body: it
     // is queued and the response ends with it in one pass, without waiting for the iterable
     // to stop (it may take its time after its last block).
-    bool completes = ctx.content_length && !ctx.finished &&
+    bool completes = ctx.content_length &&
                      ctx.body_sent + static_cast<std::uint64_t>(size) == *ctx.content_length;
     if (!send_body(gil, ctx, PyBytes_AS_STRING(item.get()), static_cast<std::size_t>(size),
                    !completes)) {
@@ -303,11 +299,8 @@ Outcome complete(RequestContext& ctx) {
                           std::to_string(*ctx.content_length) + "; connection closed");
     return Outcome::kTruncated;
   }
-  if (ctx.exchange->defer_finish()) return Outcome::kCompleted;
-  IoResult r = IoResult::kOk;
-  Py_BEGIN_ALLOW_THREADS r = ctx.exchange->finish();
-  Py_END_ALLOW_THREADS if (r == IoResult::kClientGone) return Outcome::kClientGone;
-  return r == IoResult::kOk ? Outcome::kCompleted : Outcome::kTruncated;
+  if (ctx.exchange->defer_finish() || finish_now(ctx)) return Outcome::kCompleted;
+  return ctx.client_gone ? Outcome::kClientGone : Outcome::kTruncated;
 }
 
 // Sends what the application returned, calls its close() and ends the response.

@@ -714,10 +714,7 @@ void detach(const cpython::Gil& /*gil*/, PyObject* start_response, PyObject* inp
 bool commit_headers(RequestContext& ctx) {
   if (ctx.headers_sent) return true;
   ctx.headers_sent = true;
-  IoResult r = ctx.exchange->start(ctx.status, ctx.status_line, ctx.headers);
-  if (r == IoResult::kClientGone) ctx.client_gone = true;
-  if (r == IoResult::kError) ctx.failed = true;
-  return r == IoResult::kOk;
+  return ctx.record(ctx.exchange->start(ctx.status, ctx.status_line, ctx.headers));
 }
 
 bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* data, std::size_t size,
@@ -753,9 +750,7 @@ bool send_body(const cpython::Gil& /*gil*/, RequestContext& ctx, const char* dat
     r = ctx.exchange->write(data, size, false);
   }
   ctx.body_sent += size;
-  if (r == IoResult::kClientGone) ctx.client_gone = true;
-  if (r == IoResult::kError) ctx.failed = true;
-  return r == IoResult::kOk;
+  return ctx.record(r);
 }
 
 bool file_wrapper_parts(const Types& types, PyObject* obj, PyObject** filelike, long* blksize) {

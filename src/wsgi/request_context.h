@@ -38,6 +38,13 @@ struct RequestContext {
   std::size_t input_pos = 0;
   bool input_eof = false;
   std::string input_error;  // non-empty: the stream is in error
+
+  // Notes how a call to the exchange ended; true when it succeeded.
+  bool record(IoResult r) {
+    if (r == IoResult::kClientGone) client_gone = true;
+    if (r == IoResult::kError) failed = true;
+    return r == IoResult::kOk;
+  }
 };
 
 }  // namespace mp::wsgi
