@@ -380,7 +380,8 @@ def _module_path(req: Any) -> tuple:
     directory, base = os.path.split(filename)
     suffixes = [".py"]
     try:
-        suffixes += (req.get_addhandler_exts() or "").split()
+        # mod_mime's keys, without the dot ("py psp"), as in 3.5
+        suffixes += ["." + ext for ext in (req.get_addhandler_exts() or "").split()]
     except AttributeError:
         pass
     extension = getattr(req, "extension", None)

@@ -2,7 +2,9 @@
 #include "module/config.h"
 
 #include <cstring>
+#include <string>
 
+#include "common/extension_list.h"
 #include "common/path_util.h"
 #include "module/wsgi_directives.h"
 
@@ -79,8 +81,8 @@ void* merge_config(apr_pool_t* pool, void* base_v, void* add_v) noexcept {
     merged->connection_handler_dir = add->connection_handler_dir;
   }
   if (add->addhandler_exts != nullptr && base->addhandler_exts != nullptr) {
-    merged->addhandler_exts =
-        apr_pstrcat(pool, base->addhandler_exts, " ", add->addhandler_exts, nullptr);
+    merged->addhandler_exts = apr_pstrdup(
+        pool, merge_extension_lists(base->addhandler_exts, add->addhandler_exts).c_str());
   } else if (add->addhandler_exts != nullptr) {
     merged->addhandler_exts = add->addhandler_exts;
   }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "apache/module_config.h"
+#include "common/extension_list.h"
 #include "common/handler_spec.h"
 #include "common/phase.h"
 #include "handlers/filter_dispatch.h"
@@ -334,12 +335,12 @@ const char* directive_addhandler(cmd_parms* cmd, void* mconfig, const char* args
   if (strcasecmp(handler, "mod_python") != 0 && strcasecmp(handler, "python-program") != 0) {
     return DECLINE_CMD;
   }
+  std::string exts = cfg->addhandler_exts != nullptr ? cfg->addhandler_exts : "";
   for (const char* ext = ap_getword_conf(cmd->temp_pool, &rest); *ext != '\0';
        ext = ap_getword_conf(cmd->temp_pool, &rest)) {
-    cfg->addhandler_exts = cfg->addhandler_exts == nullptr
-                               ? apr_pstrdup(cmd->pool, ext)
-                               : apr_pstrcat(cmd->pool, cfg->addhandler_exts, " ", ext, nullptr);
+    add_extension(&exts, ext);
   }
+  if (!exts.empty()) cfg->addhandler_exts = apr_pstrdup(cmd->pool, exts.c_str());
   return DECLINE_CMD;
 }
 

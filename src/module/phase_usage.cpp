@@ -6,6 +6,8 @@
 #include <cstring>
 #include <string>
 
+#include "common/extension_list.h"
+
 namespace mp::module {
 namespace {
 
@@ -20,10 +22,12 @@ void note_addhandler(const char* args, PhaseUsage* usage) {
     return text.substr(start, pos - start);
   };
   std::string handler = next_word();
-  if (handler != "mod_python" && handler != "python-program") return;
+  if (strcasecmp(handler.c_str(), "mod_python") != 0 &&
+      strcasecmp(handler.c_str(), "python-program") != 0) {
+    return;
+  }
   for (std::string ext = next_word(); !ext.empty(); ext = next_word()) {
-    if (!usage->addhandler_exts.empty()) usage->addhandler_exts += ' ';
-    usage->addhandler_exts += ext;
+    add_extension(&usage->addhandler_exts, ext);
   }
 }
 

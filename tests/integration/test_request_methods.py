@@ -688,11 +688,11 @@ def test_get_remote_host(apache):
 
 def test_get_addhandler_exts(apache):
     srv = apache(
-        in_directory("AddHandler mod_python .py .mpy", "PythonHandler meth::exts", handler=None),
+        in_directory("AddHandler mod_python .py .MPY .py", "PythonHandler meth::exts", handler=None),
         files={**FILES, "page.mpy": ""},
     )
-    exts = srv.get("/page.mpy").json()["exts"]
-    assert set(exts.replace(".", " ").split()) == {"py", "mpy"}
+    # mod_mime's keys, as 3.5 listed them: callers build the regex "\\." + ext
+    assert srv.get("/page.mpy").json()["exts"].split() == ["py", "mpy"]
 
 
 def test_get_addhandler_exts_is_the_request_sections(apache):
@@ -704,8 +704,8 @@ def test_get_addhandler_exts_is_the_request_sections(apache):
         + in_directory("AddHandler mod_python .sub", handler=None, path="@DOCROOT@/sub"),
         files={**FILES, "page.py": "", "sub/page.sub": "", "elsewhere/x.other": ""},
     )
-    assert srv.get("/page.py").json()["exts"].split() == [".py"]
-    assert srv.get("/sub/page.sub").json()["exts"].split() == [".py", ".sub"]
+    assert srv.get("/page.py").json()["exts"].split() == ["py"]
+    assert srv.get("/sub/page.sub").json()["exts"].split() == ["py", "sub"]
 
 
 def test_request_attribute_groups(apache):

@@ -1,6 +1,7 @@
 // Unit tests of the pure helpers: handler specs, directive arguments, extensions, phases.
 #include <gtest/gtest.h>
 
+#include "common/extension_list.h"
 #include "common/handler_spec.h"
 #include "common/path_util.h"
 #include "common/phase.h"
@@ -80,6 +81,29 @@ TEST(PathUtil, Slashes) {
   EXPECT_EQ(with_trailing_slash("/a/"), "/a/");
   EXPECT_EQ(parent_directory("/a/b.py"), "/a/");
   EXPECT_EQ(parent_directory("b.py"), "");
+}
+
+TEST(ExtensionList, KeysAsModMimeFilesThem) {
+  EXPECT_EQ(mime_extension_key(".py"), "py");
+  EXPECT_EQ(mime_extension_key(".PSP"), "psp");
+  EXPECT_EQ(mime_extension_key("mpy"), "mpy");
+  EXPECT_EQ(mime_extension_key("..x"), ".x");  // mod_mime drops one dot only
+  EXPECT_EQ(mime_extension_key("."), "");
+}
+
+TEST(ExtensionList, AddsOnceAndSkipsEmpty) {
+  std::string list;
+  add_extension(&list, ".py");
+  add_extension(&list, ".PY");
+  add_extension(&list, ".");
+  add_extension(&list, "mpy");
+  EXPECT_EQ(list, "py mpy");
+}
+
+TEST(ExtensionList, MergeKeepsOrderWithoutRepeats) {
+  EXPECT_EQ(merge_extension_lists("py psp", "psp sub"), "py psp sub");
+  EXPECT_EQ(merge_extension_lists("", " py  "), "py");
+  EXPECT_EQ(merge_extension_lists("", ""), "");
 }
 
 }  // namespace
