@@ -570,7 +570,7 @@ def test_register_cleanup_runs_after_the_request(apache):
 
 def test_add_common_vars_and_add_cgi_vars(apache):
     srv = serve(apache, "cgi_vars")
-    info = srv.get("/data.txt/extra/path?q=1&r=2", headers={"X-Custom": "yes"}).json()
+    info = srv.get("/data.txt/extra/a%20b?q=1&r=2", headers={"X-Custom": "yes"}).json()
     assert info["common"]["REMOTE_ADDR"] == "127.0.0.1"
     assert info["common"]["HTTP_X_CUSTOM"] == "yes"
     assert info["common"]["DOCUMENT_ROOT"] == str(srv.docroot)
@@ -580,9 +580,10 @@ def test_add_common_vars_and_add_cgi_vars(apache):
     assert cgi["SERVER_PROTOCOL"] == "HTTP/1.1"
     assert cgi["REQUEST_METHOD"] == "GET"
     assert cgi["QUERY_STRING"] == "q=1&r=2"
-    assert cgi["REQUEST_URI"] == "/data.txt/extra/path?q=1&r=2"
+    # 3.5 set req.uri (decoded, no query string), unlike mod_cgi and WSGI environs
+    assert cgi["REQUEST_URI"] == "/data.txt/extra/a b"
     assert cgi["SCRIPT_NAME"] == "/data.txt"
-    assert cgi["PATH_INFO"] == "/extra/path"
+    assert cgi["PATH_INFO"] == "/extra/a b"
     assert cgi["SERVER_PORT"] == str(srv.port)
     assert info["path_translated"] is False
 
