@@ -83,9 +83,10 @@ std::vector<std::string> format_exception(const Gil& gil, const FetchedException
   return lines;
 }
 
-std::vector<std::string> format_current_exception(const Gil& gil) {
+FormattedException format_current_exception(const Gil& gil) {
   FetchedException exc = FetchedException::fetch(gil);
-  return format_exception(gil, exc);
+  std::vector<std::string> lines = format_exception(gil, exc);
+  return {std::move(exc), std::move(lines)};
 }
 
 }  // namespace mp::cpython

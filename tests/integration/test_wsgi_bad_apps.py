@@ -39,6 +39,13 @@ BAD_APP = MARKED_BODY + '''
         what = environ["PATH_INFO"].strip("/")
         if what == "raise-before":
             raise RuntimeError("BOOM-raise-before")
+        if what == "raise-with-failing-del":
+            class FailsOnDelete:
+                def __del__(self):
+                    raise ValueError("DEL-of-a-local")
+
+            local = FailsOnDelete()  # noqa: F841 (freed with the traceback's frame)
+            raise RuntimeError("BOOM-with-failing-del")
         if what == "raise-after-start":
             start_response("200 OK", TEXT + [("X-Leak", "no")])
             raise RuntimeError("BOOM-raise-after-start")
@@ -230,6 +237,22 @@ def test_exception_before_start_response(apache):
     assert "/app/raise-before" in head or "app.wsgi" in head
     srv.wait_for_log("MP2100.*Traceback")
     srv.wait_for_log("MP2100.*RuntimeError: BOOM-raise-before")
+
+
+@pytest.mark.allow_log(*TRACE, "Exception ignored", "Traceback", "File ", "DEL-of-a-local",
+                       "raise ValueError")
+def test_traceback_is_logged_whole_before_its_frames_are_freed(apache):
+    # A local's failing __del__ runs when the traceback is released: its report must follow
+    # the application's traceback, not split it.
+    srv = bad_server(apache)
+    assert http10(srv, "/app/raise-with-failing-del").status == 500
+    srv.wait_for_log("DEL-of-a-local")
+    lines = srv.error_log().splitlines()
+    head = next(i for i, line in enumerate(lines) if "MP2100" in line and "app.wsgi" in line)
+    last = next(i for i, line in enumerate(lines) if "RuntimeError: BOOM-with-failing-del" in line)
+    ignored = next(i for i, line in enumerate(lines) if "Exception ignored" in line)
+    assert all("MP2100" in line for line in lines[head:last + 1])
+    assert last < ignored
 
 
 @pytest.mark.allow_log(*TRACE)

@@ -181,11 +181,36 @@ TEST(Exceptions, FormatsTraceback) {
   Ref r = Ref::steal(
       PyRun_String("def f():\n    raise KeyError('x')\nf()\n", Py_file_input, globals, globals));
   ASSERT_FALSE(r);
-  auto lines = format_current_exception(scope.gil());
+  auto formatted = format_current_exception(scope.gil());
+  const auto& lines = formatted.lines();
   ASSERT_GE(lines.size(), 3u);
   EXPECT_EQ(lines.front(), "Traceback (most recent call last):");
   EXPECT_EQ(lines.back(), "KeyError: 'x'");
   EXPECT_FALSE(PyErr_Occurred());
+}
+
+TEST(Exceptions, FramesLiveUntilTheFormattedLinesAreDropped) {
+  AttachScope scope(interp("main_interpreter"));
+  PyObject* globals = PyModule_GetDict(PyImport_AddModule("__main__"));
+  Ref r =
+      Ref::steal(PyRun_String("freed = []\n"
+                              "class Local:\n"
+                              "    def __del__(self):\n"
+                              "        freed.append(1)\n"
+                              "def g():\n"
+                              "    local = Local()\n"
+                              "    raise KeyError('y')\n"
+                              "g()\n",
+                              Py_file_input, globals, globals));
+  ASSERT_FALSE(r);
+  PyObject* freed = PyDict_GetItemString(globals, "freed");
+  ASSERT_NE(freed, nullptr);
+  {
+    auto formatted = format_current_exception(scope.gil());
+    EXPECT_EQ(formatted.lines().back(), "KeyError: 'y'");
+    EXPECT_EQ(PyList_GET_SIZE(freed), 0);  // the frame still holds `local`
+  }
+  EXPECT_EQ(PyList_GET_SIZE(freed), 1);
 }
 
 }  // namespace
