@@ -59,7 +59,7 @@ void register_global_lock_type(apr_pool_t* pconf) noexcept {
   ap_mutex_register(pconf, kMutexType, nullptr, APR_LOCK_DEFAULT, 0);
 }
 
-bool create_global_locks(apr_pool_t* /*pconf*/, server_rec* s) noexcept {
+bool create_global_locks(apr_pool_t* /*pconf*/, server_rec* s, int log_level) noexcept {
   apr_pool_t* pool = s->process->pool;
   int max_procs = 0;
   int max_threads = 0;
@@ -87,7 +87,7 @@ bool create_global_locks(apr_pool_t* /*pconf*/, server_rec* s) noexcept {
   std::string line = "mod_python: Creating " + std::to_string(wanted) +
                      " session mutexes based on " + std::to_string(max_procs) +
                      " max processes and " + std::to_string(max_threads) + " max threads.";
-  log_server(APLOG_NOTICE, 0, s, {}, line);
+  log_server(log_level, 0, s, {}, line);
   auto* set = static_cast<LockSet*>(apr_pcalloc(pool, sizeof(LockSet)));
   set->locks = static_cast<apr_global_mutex_t**>(
       apr_pcalloc(pool, sizeof(void*) * static_cast<apr_size_t>(wanted)));

@@ -10,8 +10,9 @@ namespace mp::apache {
 
 // pre_config: registers the "mod_python" mutex type so `Mutex` can configure it.
 void register_global_lock_type(apr_pool_t* pconf) noexcept;
-// post_config (parent): creates the locks; logs and returns false on failure.
-bool create_global_locks(apr_pool_t* pconf, server_rec* s) noexcept;
+// post_config (parent): creates the locks; logs and returns false on failure. `log_level`
+// is that of the "Creating N session mutexes" line (3.5 logged it at NOTICE).
+bool create_global_locks(apr_pool_t* pconf, server_rec* s, int log_level) noexcept;
 // child_init: re-opens them in the child.
 void attach_global_locks(apr_pool_t* pchild, server_rec* s) noexcept;
 

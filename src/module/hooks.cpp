@@ -54,6 +54,7 @@ using handlers::run_request_phase;
 // Phases whose hooks do work in this configuration generation (set in pre_config, before
 // children fork; read-only afterwards).
 unsigned g_enabled_phases = 0;
+bool g_python_code = false;  // the configuration has mod_python handlers, filters or imports
 
 bool enabled(Phase p) noexcept { return (g_enabled_phases & (1u << phase_index(p))) != 0; }
 
@@ -248,6 +249,7 @@ int pre_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/) n
   session_cache_pre_config(pconf);
   PhaseUsage usage = scan_phase_usage(ap_conftree);
   g_enabled_phases = enabled_phases(usage);
+  g_python_code = usage.python_code;
   python::process_context().addhandler_exts = apr_pstrdup(pconf, usage.addhandler_exts.c_str());
   return OK;
 }
@@ -256,7 +258,10 @@ int post_config(apr_pool_t* pconf, apr_pool_t* /*plog*/, apr_pool_t* /*ptemp*/,
                 server_rec* s) noexcept {
   // The directives have run by now (pre_config only sees the tree).
   python::process_context().addhandler_per_section = addhandler_hook_ran();
-  if (!apache::create_global_locks(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
+  // A WSGI-only configuration (a mod_wsgi drop-in) gets no start-up notice about sessions.
+  if (!apache::create_global_locks(pconf, s, g_python_code ? APLOG_NOTICE : APLOG_INFO)) {
+    return HTTP_INTERNAL_SERVER_ERROR;
+  }
   if (!session_cache_post_config(pconf, s)) return HTTP_INTERNAL_SERVER_ERROR;
   handlers::register_ssi_element();
   ap_add_version_component(pconf, "mod_python/" MP_VERSION_STRING " Python/" PY_VERSION);

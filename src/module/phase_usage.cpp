@@ -31,10 +31,25 @@ void note_addhandler(const char* args, PhaseUsage* usage) {
   }
 }
 
+bool ends_with(const char* name, const char* suffix) {
+  std::size_t len = std::strlen(name);
+  std::size_t tail = std::strlen(suffix);
+  return len >= tail && strcasecmp(name + len - tail, suffix) == 0;
+}
+
+// Python*Handler, PythonHandlerModule, Python*Filter, PythonImport: code of the mod_python
+// API runs (settings such as PythonDenyStaticSource or PythonPath alone do not say so).
+bool runs_python_code(const char* name) {
+  return strncasecmp(name, "Python", 6) == 0 &&
+         (ends_with(name, "Handler") || ends_with(name, "HandlerModule") ||
+          ends_with(name, "Filter") || strcasecmp(name, "PythonImport") == 0);
+}
+
 void scan(const ap_directive_t* node, PhaseUsage* usage) {
   for (; node != nullptr; node = node->next) {
     const char* name = node->directive;
     if (name != nullptr) {
+      if (runs_python_code(name)) usage->python_code = true;
       if (auto phase = phase_from_directive(name)) {
         usage->phases.set(phase_index(*phase));
       } else if (strcasecmp(name, "PythonHandlerModule") == 0) {

@@ -15,6 +15,7 @@ struct PhaseUsage {
   std::bitset<kPhaseCount> phases;
   bool htaccess_possible = false;  // some AllowOverride other than None: .htaccess may add any
   std::string addhandler_exts;     // extensions given to `AddHandler mod_python`
+  bool python_code = false;        // a mod_python handler, filter or import (not WSGI-only)
 };
 
 PhaseUsage scan_phase_usage(const ap_directive_t* tree) noexcept;

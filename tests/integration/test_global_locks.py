@@ -183,6 +183,17 @@ def test_mutex_count_option_and_startup_line(apache):
     assert lines[:3] == ["ok 1", "ok 3", "4 ValueError"]
 
 
+def test_wsgi_only_configuration_has_no_startup_line_about_sessions(apache):
+    # A mod_wsgi configuration with our LoadModule line: the locks exist (cheap) but the
+    # NOTICE about them, which httpd logs whatever LogLevel says, would only be noise.
+    app = "def application(environ, start_response):\n" \
+          "    start_response('200 OK', [('Content-Type', 'text/plain')])\n" \
+          "    return [b'wsgi']\n"
+    srv = apache("WSGIScriptAlias /app @DOCROOT@/app.wsgi\n", files={"app.wsgi": app})
+    assert srv.get("/app").text == "wsgi"
+    assert "session mutexes" not in srv.error_log()
+
+
 def test_locks_span_a_graceful_restart(apache):
     # The old generation finishes its requests after a graceful restart: its locks must keep
     # working and keep excluding the new generation's children.
