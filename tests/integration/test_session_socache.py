@@ -30,7 +30,8 @@ SESSIONS = '''
 
     def report(req, sess, **extra):
         data = {"sid": sess.id(), "new": sess.is_new(), "type": type(sess).__name__,
-                "n": sess.get("n"), "pid": os.getpid(), "interp": req.interpreter}
+                "n": sess.get("n"), "pid": os.getpid(), "interp": req.interpreter,
+                "port": req.connection.local_addr[1]}
         data.update(extra)
         return send_json(req, data)
 
@@ -391,6 +392,26 @@ def test_redis_sessions_shared_by_two_hosts(apache, redis_port):
     assert redis.command("EXISTS", f"mod_python:{sid}") == b"1"
     ttl = int(redis.command("TTL", f"mod_python:{sid}"))
     assert 1700 <= ttl <= 1801  # the session timeout (30 minutes) is the cache's expiry
+
+
+def test_redis_sessions_behind_a_balancer(apache, redis_port):
+    # The deployment the shared cache is for: a front httpd spreads requests over two hosts
+    # with no stickiness; the session follows the client whichever host answers.
+    host_a, host_b = two_hosts(apache, f"redis:127.0.0.1:{redis_port}", "socache_redis")
+    front = apache(
+        '<Proxy "balancer://app">\n'
+        f'    BalancerMember "http://127.0.0.1:{host_a.port}"\n'
+        f'    BalancerMember "http://127.0.0.1:{host_b.port}"\n'
+        "    ProxySet lbmethod=byrequests\n"
+        "</Proxy>\n"
+        'ProxyPass "/" "balancer://app/"\n',
+        extra_modules=["proxy", "proxy_http", "proxy_balancer", "lbmethod_byrequests",
+                       "slotmem_shm"])
+    with front.session() as client:
+        answers = [client.get(front.url("/c"), timeout=10).json() for _ in range(8)]
+    assert [a["n"] for a in answers] == list(range(1, 9))
+    assert len({a["sid"] for a in answers}) == 1
+    assert {a["port"] for a in answers} == {host_a.port, host_b.port}
 
 
 def test_memcache_sessions_shared_by_two_hosts(apache, memcached_port):
