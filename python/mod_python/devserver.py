@@ -194,7 +194,11 @@ def _say(*args: Any, **kwargs: Any) -> None:
 
 
 def _port_in_use(message: str) -> bool:
-    return "Address already in use" in message or "could not bind" in message
+    return "Address already in use" in message
+
+
+def _port_refused(message: str) -> bool:
+    return "could not bind" in message and "Permission denied" in message
 
 
 def serve(lib: Any, args: argparse.Namespace) -> int:
@@ -233,6 +237,9 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
             if _port_in_use(str(exc)):
                 print(f"(port {args.port} is taken: choose another with --port)",
                       file=sys.stderr)
+            elif _port_refused(str(exc)):
+                print(f"(port {args.port} needs privileges this user lacks: use a port "
+                      "above 1023 with --port)", file=sys.stderr)
             elif own_root:
                 keep_root = True  # the error names files in it
                 print(f"(server root kept for inspection: {root})", file=sys.stderr)
@@ -289,6 +296,7 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
                 pass  # the terminal is gone
             server.stop(timeout=3.0)  # a development server stops now, not after httpd's wait
             return 0
+        server.stop()  # its children outlive a parent that was killed: take them down too
         print(f"apache2 exited with status {server.process.returncode if server.process else '?'}",
               file=sys.stderr)
         print(server.error_log()[-4000:], file=sys.stderr)

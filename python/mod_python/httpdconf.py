@@ -466,7 +466,8 @@ def write_basic_config(
     conf_dir = root / conf
     script = conf_dir / conf_name
     if script.exists() and not replace_config:
-        raise FileExistsError(f"{script} exists (pass replace_config=True to overwrite)")
+        raise FileExistsError(f"{script} exists (`mod_python create --force` or "
+                              "replace_config=True overwrites it)")
     if createdirs:
         for sub in (conf, logs, htdocs, "run"):
             (root / sub).mkdir(parents=True, exist_ok=True)

@@ -380,6 +380,17 @@ def _set_parent_death_signal() -> None:
         pass
 
 
+def _kill_orphaned_group(group: int) -> None:
+    """SIGKILL what is left of the process group of an httpd parent that has died (it was
+    started as a session leader): its children get no shutdown signal any more and would keep
+    serving the port. Linux reuses no PID while a process group still carries it, so only
+    httpd's own processes can be hit."""
+    try:
+        os.killpg(group, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 class ApacheInstance:
     """One ``apache2 -DFOREGROUND`` process owned by this Python process."""
 
@@ -583,6 +594,7 @@ class ApacheInstance:
             return None
         if proc.poll() is not None:
             self.returncode = proc.returncode
+            _kill_orphaned_group(proc.pid)
             return self.returncode
         family = _descendants(proc.pid)
         self.stop_started = time.time()
@@ -645,12 +657,21 @@ def python_literal_in_conf(text: str) -> str:
 
 def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
     source: Optional[Path] = args.config_snippet
-    if source is None and (app_dir / "site.conf").is_file():
-        source = app_dir / "site.conf"
-    if source is None:
-        return ""
+    default = app_dir / "site.conf"
+    try:
+        if source is None and default.is_file():
+            source = default
+        if source is None:
+            return ""
+        text = Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ApacheError(f"cannot read {exc.filename or source}: "
+                          f"{exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise ApacheError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") \
+            from None
     return substitute(
-        Path(source).read_text(encoding="utf-8"),
+        text,
         {"APP_DIR_PY": python_literal_in_conf(str(app_dir)), "APP_DIR": str(app_dir),
          "ROOT": str(root), "PORT": str(args.port)},
     )
@@ -660,6 +681,8 @@ def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[st
     app_dir = Path(args.app_dir).resolve()
     if not app_dir.is_dir():
         raise ApacheError(f"--app-dir {app_dir} is not a directory")
+    if not os.access(app_dir, os.R_OK | os.X_OK):
+        raise ApacheError(f"--app-dir {app_dir} is not readable by this user")
     user = server_user()
     config = render_config(
         root,

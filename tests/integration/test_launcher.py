@@ -226,6 +226,7 @@ def test_serve_cli_runs_the_demo_site(tmp_path):
     (["--app-dir", "/nonexistent/app"], "is not a directory"),
     (["--app-dir", ".", "--port", "70000"], "outside 1-65535"),
     (["--app-dir", ".", "--port", "http"], "not a port number"),
+    (["--app-dir", ".", "--config-snippet", "."], "cannot read"),
 ])
 def test_serve_cli_bad_arguments_give_one_line_errors(tmp_path, argv, message):
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
@@ -237,6 +238,58 @@ def test_serve_cli_bad_arguments_give_one_line_errors(tmp_path, argv, message):
     assert done.returncode == 2, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_site_conf_that_is_not_utf8_is_named(tmp_path):
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "site.conf").write_bytes(b"# caf\xe9\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    done = subprocess.run(
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
+         "--app-dir", str(app)],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"{app / 'site.conf'} is not UTF-8 text" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def _group_members(group: int) -> list[int]:
+    members = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == group:
+            members.append(int(entry.name))
+    return members
+
+
+def test_a_killed_httpd_parent_takes_its_children_along(tmp_path):
+    # Its children would otherwise keep serving (from a removed server root) and hold the port.
+    proc, port, root = _start_serve(tmp_path, REPO / "examples")
+    try:
+        _wait_for_port(port, proc)
+        parent = int((root / launcher.PID_FILE).read_text().strip())
+        assert len(_group_members(parent)) >= 2  # the parent and its children
+        os.kill(parent, signal.SIGKILL)
+        output, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 1, output
+        assert "apache2 exited with status" in output
+        deadline = time.monotonic() + 5
+        while _group_members(parent) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _group_members(parent) == []
+        with pytest.raises(OSError):
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    finally:
+        _stop(proc)
 
 
 def test_closing_the_terminal_stops_the_server(tmp_path):
