@@ -31,11 +31,14 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
   GilAssumed g;
   cpython::BodyData body;
   if (!cpython::body_data(g.gil(), data, &body)) return nullptr;
+  // Nothing to write does nothing, as in 3.5: no flush, so the headers are not sent yet and
+  // the handler can still set the status and headers.
+  if (body.size == 0) Py_RETURN_NONE;
   int rc = 0;
   {
     RequestIo io(g.gil(), as_request(self));
     r = io.request();
-    if (r != nullptr && body.size > 0) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
+    if (r != nullptr) rc = ap_rwrite(body.data, static_cast<int>(body.size), r);
     if (r != nullptr && rc >= 0 && flush) rc = ap_rflush(r);
   }
   if (r == nullptr) return request_io_refused(as_request(self));

@@ -222,6 +222,16 @@ METHODS = '''
         return send_json(req, {"exts": req.get_addhandler_exts()})
 
 
+    def empty_write_first(req):
+        req.write("")
+        req.write(b"", 1)
+        req.status = 404
+        req.headers_out["X-After"] = "1"
+        req.content_type = "text/x-after"
+        req.write("body\\n")
+        return apache.OK
+
+
     def attributes(req):
         body = req.read()
         return send_json(req, {
@@ -685,6 +695,15 @@ def test_get_remote_host(apache):
     assert info["nolookup"] == "127.0.0.1"
     assert info["host"] is None
     assert info["with_flag"][0] == "127.0.0.1" and info["with_flag"][1]
+
+
+def test_an_empty_write_does_not_start_the_response(apache):
+    # 3.5 wrote and flushed only when there was data: status and headers set afterwards count.
+    r = serve(apache, "empty_write_first").get("/x")
+    assert r.status_code == 404
+    assert r.headers["X-After"] == "1"
+    assert r.headers["Content-Type"] == "text/x-after"
+    assert r.text == "body\n"
 
 
 def test_get_addhandler_exts(apache):
