@@ -195,6 +195,10 @@ PyObject* get_content_type_set(PyObject* self, void*) {
   return PyLong_FromLong(as_request(self)->content_type_set ? 1 : 0);
 }
 
+PyObject* get_bytes_queued(PyObject* self, void*) {
+  return PyLong_FromLongLong(as_request(self)->bytes_queued);
+}
+
 PyObject* get_connection(PyObject* self, void*) {
   request_rec* r = live_request(self);
   if (r == nullptr) return nullptr;
@@ -412,6 +416,8 @@ PyGetSetDef g_getsets[] = {
     {"content_type", cpython::Guard<get_content_type>::call, cpython::Guard<set_content_type>::call,
      "Content-Type", nullptr},
     {"_content_type_set", cpython::Guard<get_content_type_set>::call, nullptr, nullptr, nullptr},
+    {"_bytes_queued", cpython::Guard<get_bytes_queued>::call, nullptr,
+     "Bytes handed to write() and sendfile()", nullptr},
     {"connection", cpython::Guard<get_connection>::call, nullptr, "mp_conn", nullptr},
     {"server", cpython::Guard<get_server>::call, nullptr, "mp_server", nullptr},
     {"interpreter", cpython::Guard<get_interpreter>::call, nullptr, "Interpreter name", nullptr},

@@ -43,6 +43,7 @@ PyObject* m_write(PyObject* self, PyObject* args, PyObject* kwargs) {
   }
   if (r == nullptr) return request_io_refused(as_request(self));
   if (rc < 0) return client_gone_error(self, "Write failed, client closed connection.");
+  as_request(self)->bytes_queued += static_cast<long long>(body.size);
   Py_RETURN_NONE;
 }
 

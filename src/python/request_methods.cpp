@@ -183,6 +183,7 @@ PyObject* m_sendfile(PyObject* self, PyObject* args) {
   if (status != APR_SUCCESS) {
     return client_gone_error(self, "Write failed, client closed connection.");
   }
+  as_request(self)->bytes_queued += static_cast<long long>(sent);
   return PyLong_FromSize_t(sent);
 }
 

@@ -149,6 +149,7 @@ Ref make_request(const cpython::Gil& /*gil*/, ModuleState* st, request_rec* r,
   req->body_failed = false;
   req->client_gone = false;
   req->content_type_set = false;
+  req->bytes_queued = 0;
   req->cleanups = nullptr;
   req->dispatch_entry = nullptr;
   PyObject_GC_Track(req);

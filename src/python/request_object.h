@@ -42,6 +42,7 @@ struct RequestObject {
   bool body_failed;       // a body read failed: every later read raises too
   bool client_gone;       // a write, flush or sendfile failed: the client closed the connection
   bool content_type_set;
+  long long bytes_queued;      // bytes handed to write() and sendfile() (req._bytes_queued)
   PyObject* cleanups;          // list of (callable, data) from register_cleanup, or null
   const void* dispatch_entry;  // apache::HandlerEntry being run (for req.hlist), or null
   int filter_depth;            // Python filters of this request running now

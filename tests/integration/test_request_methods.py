@@ -222,6 +222,16 @@ METHODS = '''
         return send_json(req, {"exts": req.get_addhandler_exts()})
 
 
+    def queued(req):
+        before = req._bytes_queued
+        req.write("")
+        req.write("hello", 0)
+        after_write = req._bytes_queued
+        sent = req.sendfile(req.document_root() + "/other.bin")
+        req.write("|%d|%d|%d|%d" % (before, after_write, sent, req._bytes_queued))
+        return apache.OK
+
+
     def empty_write_first(req):
         req.write("")
         req.write(b"", 1)
@@ -695,6 +705,12 @@ def test_get_remote_host(apache):
     assert info["nolookup"] == "127.0.0.1"
     assert info["host"] is None
     assert info["with_flag"][0] == "127.0.0.1" and info["with_flag"][1]
+
+
+def test_bytes_queued_counts_writes_and_sendfile(apache):
+    text = serve(apache, "queued").get("/x").text
+    assert text.startswith("hello" + "x" * 321)
+    assert text.endswith("|0|5|321|326")
 
 
 def test_an_empty_write_does_not_start_the_response(apache):
