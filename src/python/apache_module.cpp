@@ -194,6 +194,13 @@ PyObject* f_stat(PyObject* module, PyObject* args) {
   if (apr_pool_create(&pool, nullptr) != APR_SUCCESS) return PyErr_NoMemory();
   apr_finfo_t finfo;
   apr_status_t rv = apr_stat(&finfo, path.c_str(), static_cast<apr_int32_t>(wanted), pool);
+  if (APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_ENOTDIR(rv)) {
+    // No such file: an empty finfo whose filetype is APR_NOFILE, as 3.5 gave, so that
+    // `req.finfo = apache.stat(req.filename, ...)` in a fixup leads to a 404, not an error.
+    finfo = apr_finfo_t{};
+    finfo.filetype = APR_NOFILE;
+    rv = APR_SUCCESS;
+  }
   if (rv != APR_SUCCESS && !APR_STATUS_IS_INCOMPLETE(rv)) {
     apr_pool_destroy(pool);
     errno = APR_TO_OS_ERROR(rv);

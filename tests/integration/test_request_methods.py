@@ -222,6 +222,13 @@ METHODS = '''
         return send_json(req, {"exts": req.get_addhandler_exts()})
 
 
+    def remap(req):
+        target = req.document_root() + ("/data.txt" if req.args == "exists" else "/missing.txt")
+        req.filename = target
+        req.finfo = apache.stat(target, apache.APR_FINFO_MIN)
+        return apache.OK
+
+
     def queued(req):
         before = req._bytes_queued
         req.write("")
@@ -705,6 +712,13 @@ def test_get_remote_host(apache):
     assert info["nolookup"] == "127.0.0.1"
     assert info["host"] is None
     assert info["with_flag"][0] == "127.0.0.1" and info["with_flag"][1]
+
+
+def test_fixup_remapping_with_apache_stat(apache):
+    # The 3.5 idiom: a missing target is an APR_NOFILE finfo, so httpd answers 404.
+    srv = apache(in_directory("PythonFixupHandler meth::remap", handler=None), files=FILES)
+    assert srv.get("/other.bin?exists").text == "0123456789\n"
+    assert srv.get("/other.bin").status_code == 404
 
 
 def test_bytes_queued_counts_writes_and_sendfile(apache):
