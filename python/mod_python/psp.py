@@ -15,16 +15,32 @@ import html
 import marshal
 import os
 import sys
+import tempfile
 import threading
 import types
+from os.path import split as path_split  # noqa: F401 - a page global in 3.5
 from typing import Any, Callable, Optional, Union
 
 import _apache  # noqa: F401 - the generator lives in the built-in module
 
 from mod_python import Session, apache, session_support, util
 
-# Pages run with this module's globals: 3.5 pages use escape() without importing it.
+# Pages run with this module's globals: 3.5 pages use escape() without importing it, and
+# its module also gave them tempfile, tempdir, PY2, path_split, code2str and str2code.
 escape = html.escape
+PY2 = False
+tempdir = tempfile.gettempdir()
+
+
+def code2str(code: types.CodeType) -> bytes:
+    """A code object as bytes (marshal), as 3.5's PSP module offered."""
+    return marshal.dumps(code)
+
+
+def str2code(data: bytes) -> types.CodeType:
+    """The code object that code2str() turned into bytes."""
+    return marshal.loads(data)
+
 
 __all__ = ["PSP", "PSPInterface", "parse", "parsestring", "handler", "display_code"]
 

@@ -409,5 +409,8 @@ def test_page_globals_of_3_5_and_real_annotations(apache):
     page = ("<%= escape('<a href=\"x\">') %>|"
             "<%\ndef f(x: int):\n    return x\n# the indentation ends here\n%>"
             "<%= f.__annotations__['x'] is int %>")
-    srv = serve(apache, files={"g.psp": page})
+    more = ("<%= PY2 %>|<%= tempdir == tempfile.gettempdir() %>|<%= path_split('/a/b')[1] %>|"
+            "<%= str2code(code2str(compile('1 + 1', 'x', 'eval'))).co_filename %>")
+    srv = serve(apache, files={"g.psp": page, "more.psp": more})
     assert srv.get("/g.psp").text == "&lt;a href=&quot;x&quot;&gt;|True"
+    assert srv.get("/more.psp").text == "False|True|b|x"
