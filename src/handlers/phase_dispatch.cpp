@@ -43,9 +43,12 @@ const apr_array_header_t* handlers_for(const request_rec* r, const ModuleConfig*
 }
 
 // The result of a call: the int it returned, or the code of an apache.SERVER_RETURN.
-enum class Outcome { kResult, kException, kNonInt };
+enum class Outcome { kResult, kException, kNonInt, kOutOfRange };
 
-Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* r, int* code) {
+// On kNonInt and kOutOfRange, *bad is the value that is no status (the result, or SERVER_RETURN's
+// argument).
+Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* r, int* code,
+                  Ref* bad) {
   PyObject* value = result;
   Ref from_exception;
   if (result == nullptr) {
@@ -70,10 +73,11 @@ Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* 
     from_exception = Ref::borrow(first);
     value = from_exception.get();
   }
+  *bad = Ref::borrow(value);
   if (!PyLong_Check(value)) return Outcome::kNonInt;
   int overflow = 0;
   long v = PyLong_AsLongAndOverflow(value, &overflow);
-  if (overflow != 0 || v < -2 || v > 999) return Outcome::kNonInt;
+  if (overflow != 0 || v < -2 || v > 999) return Outcome::kOutOfRange;
   *code = static_cast<int>(v);
   return Outcome::kResult;
 }
@@ -198,18 +202,27 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
   Ref callable = callable_for(gil, *handler, att.req);
   Ref returned = callable ? call_handler(run, callable.get(), att.req) : Ref();
   int code = HTTP_INTERNAL_SERVER_ERROR;
-  Outcome outcome = interpret(returned.get(), data.state, run.r, &code);
+  Ref bad;
+  Outcome outcome = interpret(returned.get(), data.state, run.r, &code, &bad);
   if (outcome == Outcome::kException) {
     *result = report_handler_exception(gil, ctx);
     return Step::kStop;
   }
-  if (outcome == Outcome::kNonInt) {
-    PyObject* bad = returned ? returned.get() : Py_None;
-    PyErr_Format(PyExc_TypeError,
-                 "Handler has returned result or raised SERVER_RETURN exception with "
-                 "argument having non integer type. Type of value returned was %.100s, "
-                 "whereas int was expected.",
-                 Py_TYPE(bad)->tp_name);
+  if (outcome == Outcome::kNonInt || outcome == Outcome::kOutOfRange) {
+    PyObject* value = bad ? bad.get() : Py_None;
+    if (outcome == Outcome::kNonInt) {
+      PyErr_Format(PyExc_TypeError,
+                   "Handler has returned result or raised SERVER_RETURN exception with "
+                   "argument having non integer type. Type of value returned was %.100s, "
+                   "whereas int was expected.",
+                   Py_TYPE(value)->tp_name);
+    } else {
+      PyErr_Format(PyExc_ValueError,
+                   "Handler has returned result or raised SERVER_RETURN exception with "
+                   "%R, which is not a result httpd accepts (apache.OK, DECLINED, DONE or "
+                   "an HTTP status).",
+                   value);
+    }
     ctx.log_id = "MP0101";
     *result = report_handler_exception(gil, ctx);
     return Step::kStop;

@@ -1,5 +1,7 @@
 """Handler failures: logging with ids, 500s, PythonDebug pages, errors after output (spec §2.4)."""
 
+import re
+
 import pytest
 
 from mphelpers import in_directory
@@ -22,6 +24,14 @@ ERRS = '''
 
     def server_return_str(req):
         raise apache.SERVER_RETURN("nope")
+
+
+    def server_return_float(req):
+        raise apache.SERVER_RETURN(404.0)
+
+
+    def returns_negative(req):
+        return -5
 
 
     def write_then_raise(req):
@@ -73,13 +83,19 @@ def test_server_keeps_serving_after_an_exception(apache):
     assert srv.get("/x").status_code == 500
 
 
-@pytest.mark.parametrize("name", ["returns_none", "returns_str", "server_return_str"])
+@pytest.mark.parametrize("name,message", [
+    ("returns_none", "Type of value returned was NoneType"),
+    ("returns_str", "Type of value returned was str"),
+    ("server_return_str", "Type of value returned was str"),
+    ("server_return_float", "Type of value returned was float"),
+    ("returns_negative", "with -5, which is not a result httpd accepts"),
+])
 @pytest.mark.allow_log("MP0101")
-def test_non_int_result_is_an_error(apache, name):
+def test_non_int_result_is_an_error(apache, name, message):
     srv = serve(apache, f"PythonHandler errs::{name}")
     r = srv.get("/x")
     assert r.status_code == 500
-    srv.wait_for_log("MP0101")
+    srv.wait_for_log("MP0101.*" + re.escape(message))
 
 
 @pytest.mark.allow_log("MP0100")
