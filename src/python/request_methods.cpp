@@ -304,6 +304,7 @@ PyObject* m_get_remote_host(PyObject* self, PyObject* args) {
   int type = REMOTE_NAME;
   PyObject* str_is_ip = nullptr;
   if (!PyArg_ParseTuple(args, "|iO:get_remote_host", &type, &str_is_ip)) return nullptr;
+  if (str_is_ip == Py_None) str_is_ip = nullptr;  // 3.5: None is "not given"
   REQ_OR_FAIL();
   int is_ip = 0;
   const char* host = nullptr;
@@ -312,7 +313,7 @@ PyObject* m_get_remote_host(PyObject* self, PyObject* args) {
     cpython::DetachScope io(g.gil());  // may do a DNS lookup
     host = ap_get_useragent_host(r, type, str_is_ip != nullptr ? &is_ip : nullptr);
   }
-  if (str_is_ip == nullptr) return str_result(host);
+  if (str_is_ip == nullptr || host == nullptr) return str_result(host);  // no host: None (3.5)
   Ref text = Ref::steal(str_result(host));
   if (!text) return nullptr;
   return Py_BuildValue("(Oi)", text.get(), is_ip);

@@ -215,6 +215,8 @@ METHODS = '''
             "nolookup": req.get_remote_host(apache.REMOTE_NOLOOKUP),
             "host": req.get_remote_host(apache.REMOTE_HOST),
             "with_flag": list(req.get_remote_host(apache.REMOTE_NAME, 1)),
+            "host_with_flag": req.get_remote_host(apache.REMOTE_HOST, 1),
+            "flag_none": req.get_remote_host(apache.REMOTE_NAME, None),
         })
 
 
@@ -712,6 +714,8 @@ def test_get_remote_host(apache):
     assert info["nolookup"] == "127.0.0.1"
     assert info["host"] is None
     assert info["with_flag"][0] == "127.0.0.1" and info["with_flag"][1]
+    assert info["host_with_flag"] is None  # no name: None, not a tuple (3.5)
+    assert info["flag_none"] == "127.0.0.1"  # None is "no flag"
 
 
 def test_fixup_remapping_with_apache_stat(apache):
