@@ -670,11 +670,25 @@ def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
     except UnicodeDecodeError as exc:
         raise ApacheError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") \
             from None
-    return substitute(
+    text = substitute(
         text,
         {"APP_DIR_PY": python_literal_in_conf(str(app_dir)), "APP_DIR": str(app_dir),
          "ROOT": str(root), "PORT": str(args.port)},
     )
+    _refuse_own_port(text, int(args.port), Path(source).name)
+    return text
+
+
+def _refuse_own_port(snippet: str, port: int, name: str) -> None:
+    """A ``Listen`` for the launcher's own port (copied configs have ``Listen 80`` or
+    ``Listen @PORT@``) makes httpd fail with "Address already in use" whatever port is
+    chosen: say what is wrong instead."""
+    for number, line in enumerate(snippet.splitlines(), 1):
+        match = re.match(r"\s*Listen\s+(?:\[[^\]]*\]:|[^\s:]+:)?(\d+)\b", line, re.I)
+        if match and int(match.group(1)) == port:
+            raise ApacheError(
+                f"{name} line {number}: {line.strip()!r}: the launcher already listens on "
+                f"127.0.0.1:{port} (--port); remove this Listen line")
 
 
 def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[str, str]]]:

@@ -256,6 +256,24 @@ def test_a_site_conf_that_is_not_utf8_is_named(tmp_path):
     assert "Traceback" not in done.stderr
 
 
+def test_a_listen_line_for_the_launchers_own_port_is_named(tmp_path):
+    # Copied configurations carry one; httpd would only say "Address already in use".
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "site.conf").write_text("# copied\nListen @PORT@\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    port = launcher.free_port()
+    done = subprocess.run(
+        [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
+         "--app-dir", str(app), "--port", str(port)],
+        cwd=str(tmp_path), env=env, capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert done.returncode == 2, done.stderr
+    assert f"site.conf line 2: 'Listen {port}': the launcher already listens" in done.stderr
+    assert "is taken" not in done.stderr
+
+
 def _group_members(group: int) -> list[int]:
     members = []
     for entry in Path("/proc").iterdir():
