@@ -1,5 +1,6 @@
-"""What the development server (``launcher serve``) adds around Apache: the error log shown
-live in the terminal, and a watch on the application's files that triggers a reload.
+"""What the development server (``launcher serve``) adds around Apache: the configuration
+built from an application directory and its ``site.conf``, the error log shown live in the
+terminal, and a watch on the application's files that triggers a reload.
 """
 
 import argparse
@@ -13,7 +14,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-__all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES", "explain_config_lines", "serve"]
+__all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES", "build_config",
+           "explain_config_lines", "serve", "warn_unreadable"]
 
 # Code, configuration and templates: a change to any of them should show on the next request.
 WATCHED_SUFFIXES = frozenset({
@@ -127,6 +129,87 @@ def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
     return re.sub(r"line (\d+) of \S*httpd\.conf(?:\.new)?:?", note, text)
 
 
+# --------------------------------------------------------------------------- configuration
+
+
+def _site_snippet(lib: Any, args: argparse.Namespace, root: Path, app_dir: Path) -> str:
+    """The site.conf (or --config-snippet) text with its @NAME@ placeholders replaced."""
+    source: Optional[Path] = args.config_snippet
+    default = app_dir / "site.conf"
+    try:
+        if source is None and default.is_file():
+            source = default
+        if source is None:
+            return ""
+        text = Path(source).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise lib.ApacheError(f"cannot read {exc.filename or source}: "
+                          f"{exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise lib.ApacheError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") \
+            from None
+    text = lib.substitute(
+        text,
+        {"APP_DIR_PY": lib.python_literal_in_conf(str(app_dir)), "APP_DIR": str(app_dir),
+         "ROOT": str(root), "PORT": str(args.port)},
+    )
+    _refuse_own_port(lib, text, int(args.port), Path(source).name)
+    return text
+
+
+def _refuse_own_port(lib: Any, snippet: str, port: int, name: str) -> None:
+    """A ``Listen`` for the launcher's own port (copied configs have ``Listen 80`` or
+    ``Listen @PORT@``) makes httpd fail with "Address already in use" whatever port is
+    chosen: say what is wrong instead."""
+    for number, line in enumerate(snippet.splitlines(), 1):
+        match = re.match(r"\s*Listen\s+(?:\[[^\]]*\]:|[^\s:]+:)?(\d+)\b", line, re.I)
+        if match and int(match.group(1)) == port:
+            raise lib.ApacheError(
+                f"{name} line {number}: {line.strip()!r}: the launcher already listens on "
+                f"127.0.0.1:{port} (--port); remove this Listen line")
+
+
+def build_config(lib: Any, args: argparse.Namespace,
+                 root: Path) -> tuple[str, Optional[tuple[str, str]]]:
+    """The httpd.conf for ``launcher serve``/``config`` and the user the children run as."""
+    app_dir = Path(args.app_dir).resolve()
+    if not app_dir.is_dir():
+        raise lib.ApacheError(f"--app-dir {app_dir} is not a directory")
+    if not os.access(app_dir, os.R_OK | os.X_OK):
+        raise lib.ApacheError(f"--app-dir {app_dir} is not readable by this user")
+    user = lib.server_user()
+    config = lib.render_config(
+        root,
+        args.port,
+        Path(args.module).resolve(),
+        mpm=args.mpm,
+        snippet=_site_snippet(lib, args, root, app_dir),
+        log_level=args.log_level,
+        document_root=Path(args.document_root).resolve() if args.document_root else app_dir,
+        extra_modules=tuple(getattr(args, "load_module", None) or ()),
+        user=user,
+        access_log=bool(getattr(args, "log_to_terminal", False)),
+    )
+    return config, user
+
+
+def warn_unreadable(path: Path, user: Optional[tuple[str, str]]) -> None:
+    """Warns when a directory on the way to ``path`` keeps the children's user out."""
+    if user is None:
+        return
+    for part in [path, *path.parents]:
+        if not part.stat().st_mode & 0o001:
+            print(
+                f"warning: {part} is not traversable by {user[0]}; "
+                "Apache's children may get 403 errors",
+                file=sys.stderr,
+            )
+            return
+
+
+# --------------------------------------------------------------------------- serving
+
+
 def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason: str) -> bool:
     """Renders the configuration again (site.conf may have changed) and restarts Apache's
     children gracefully, so that every module is imported afresh. A configuration that
@@ -136,7 +219,7 @@ def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason:
     snippet_name = _snippet_name(args)
     previous = server.config
     try:
-        config, _ = lib._build(args, root)
+        config, _ = build_config(lib, args, root)
     except (lib.ApacheError, ValueError, OSError) as exc:
         print(f"error: {exc}; still serving the previous configuration", file=sys.stderr)
         config = previous
@@ -212,12 +295,12 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
     keep_root = bool(args.keep_root)
     try:
         try:
-            config, user = lib._build(args, root)
+            config, user = build_config(lib, args, root)
         except (lib.ApacheError, ValueError) as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
         lib.prepare_root(root, user)
-        lib._warn_unreadable(Path(args.app_dir).resolve(), user)
+        warn_unreadable(Path(args.app_dir).resolve(), user)
         server = lib.ApacheInstance(root, config, args.port, die_with_parent=True,
                                 preload=getattr(args, "preload", None),
                                 pass_sanitizer_env=bool(getattr(args, "preload", None)))

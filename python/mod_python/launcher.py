@@ -655,81 +655,10 @@ def python_literal_in_conf(text: str) -> str:
     return literal.replace("\\", "\\\\").replace('"', '\\"')
 
 
-def _site_snippet(args: argparse.Namespace, root: Path, app_dir: Path) -> str:
-    source: Optional[Path] = args.config_snippet
-    default = app_dir / "site.conf"
-    try:
-        if source is None and default.is_file():
-            source = default
-        if source is None:
-            return ""
-        text = Path(source).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ApacheError(f"cannot read {exc.filename or source}: "
-                          f"{exc.strerror or exc}") from None
-    except UnicodeDecodeError as exc:
-        raise ApacheError(f"{source} is not UTF-8 text (invalid byte at offset {exc.start})") \
-            from None
-    text = substitute(
-        text,
-        {"APP_DIR_PY": python_literal_in_conf(str(app_dir)), "APP_DIR": str(app_dir),
-         "ROOT": str(root), "PORT": str(args.port)},
-    )
-    _refuse_own_port(text, int(args.port), Path(source).name)
-    return text
-
-
-def _refuse_own_port(snippet: str, port: int, name: str) -> None:
-    """A ``Listen`` for the launcher's own port (copied configs have ``Listen 80`` or
-    ``Listen @PORT@``) makes httpd fail with "Address already in use" whatever port is
-    chosen: say what is wrong instead."""
-    for number, line in enumerate(snippet.splitlines(), 1):
-        match = re.match(r"\s*Listen\s+(?:\[[^\]]*\]:|[^\s:]+:)?(\d+)\b", line, re.I)
-        if match and int(match.group(1)) == port:
-            raise ApacheError(
-                f"{name} line {number}: {line.strip()!r}: the launcher already listens on "
-                f"127.0.0.1:{port} (--port); remove this Listen line")
-
-
-def _build(args: argparse.Namespace, root: Path) -> tuple[str, Optional[tuple[str, str]]]:
-    app_dir = Path(args.app_dir).resolve()
-    if not app_dir.is_dir():
-        raise ApacheError(f"--app-dir {app_dir} is not a directory")
-    if not os.access(app_dir, os.R_OK | os.X_OK):
-        raise ApacheError(f"--app-dir {app_dir} is not readable by this user")
-    user = server_user()
-    config = render_config(
-        root,
-        args.port,
-        Path(args.module).resolve(),
-        mpm=args.mpm,
-        snippet=_site_snippet(args, root, app_dir),
-        log_level=args.log_level,
-        document_root=Path(args.document_root).resolve() if args.document_root else app_dir,
-        extra_modules=tuple(getattr(args, "load_module", None) or ()),
-        user=user,
-        access_log=bool(getattr(args, "log_to_terminal", False)),
-    )
-    return config, user
-
-
-def _warn_unreadable(path: Path, user: Optional[tuple[str, str]]) -> None:
-    if user is None:
-        return
-    for part in [path, *path.parents]:
-        if not part.stat().st_mode & 0o001:
-            print(
-                f"warning: {part} is not traversable by {user[0]}; "
-                "Apache's children may get 403 errors",
-                file=sys.stderr,
-            )
-            return
-
-
 def _cmd_config(args: argparse.Namespace) -> int:
     root = Path(args.root or tempfile.gettempdir() + "/mod_python-root").resolve()
     try:
-        config, _ = _build(args, root)
+        config, _ = _devserver().build_config(sys.modules[__name__], args, root)
     except (ApacheError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
