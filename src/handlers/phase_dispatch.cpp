@@ -82,6 +82,24 @@ Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* 
   return Outcome::kResult;
 }
 
+// Sets the error logged for a result that is no status: a TypeError for a value that is no
+// int, a ValueError quoting an int that httpd does not accept.
+void raise_bad_result(Outcome outcome, PyObject* value) {
+  if (outcome == Outcome::kNonInt) {
+    PyErr_Format(PyExc_TypeError,
+                 "Handler has returned result or raised SERVER_RETURN exception with "
+                 "argument having non integer type. Type of value returned was %.100s, "
+                 "whereas int was expected.",
+                 Py_TYPE(value)->tp_name);
+  } else {
+    PyErr_Format(PyExc_ValueError,
+                 "Handler has returned result or raised SERVER_RETURN exception with %R, "
+                 "which is not a result httpd accepts (apache.OK, DECLINED, DONE or an HTTP "
+                 "status).",
+                 value);
+  }
+}
+
 struct PhaseRun {
   request_rec* r;
   Phase phase;
@@ -209,20 +227,7 @@ Step run_entry(const PhaseRun& run, const HandlerEntry& entry, Attached& att, in
     return Step::kStop;
   }
   if (outcome == Outcome::kNonInt || outcome == Outcome::kOutOfRange) {
-    PyObject* value = bad ? bad.get() : Py_None;
-    if (outcome == Outcome::kNonInt) {
-      PyErr_Format(PyExc_TypeError,
-                   "Handler has returned result or raised SERVER_RETURN exception with "
-                   "argument having non integer type. Type of value returned was %.100s, "
-                   "whereas int was expected.",
-                   Py_TYPE(value)->tp_name);
-    } else {
-      PyErr_Format(PyExc_ValueError,
-                   "Handler has returned result or raised SERVER_RETURN exception with "
-                   "%R, which is not a result httpd accepts (apache.OK, DECLINED, DONE or "
-                   "an HTTP status).",
-                   value);
-    }
+    raise_bad_result(outcome, bad ? bad.get() : Py_None);
     ctx.log_id = "MP0101";
     *result = report_handler_exception(gil, ctx);
     return Step::kStop;

@@ -3,8 +3,10 @@
 
 #include <strings.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
+#include <string_view>
 
 #include "common/extension_list.h"
 
@@ -13,22 +15,16 @@ namespace {
 
 // "AddHandler mod_python .py .psp": remembers the extensions (req.get_addhandler_exts()).
 void note_addhandler(const char* args, PhaseUsage* usage) {
-  std::string text(args);
-  std::size_t pos = 0;
-  auto next_word = [&]() {
-    while (pos < text.size() && (text[pos] == ' ' || text[pos] == '\t')) ++pos;
-    std::size_t start = pos;
-    while (pos < text.size() && text[pos] != ' ' && text[pos] != '\t') ++pos;
-    return text.substr(start, pos - start);
-  };
-  std::string handler = next_word();
+  std::string_view text(args);
+  std::size_t start = text.find_first_not_of(" \t");
+  if (start == std::string_view::npos) return;
+  std::size_t end = std::min(text.find_first_of(" \t", start), text.size());
+  std::string handler(text.substr(start, end - start));
   if (strcasecmp(handler.c_str(), "mod_python") != 0 &&
       strcasecmp(handler.c_str(), "python-program") != 0) {
     return;
   }
-  for (std::string ext = next_word(); !ext.empty(); ext = next_word()) {
-    add_extension(&usage->addhandler_exts, ext);
-  }
+  usage->addhandler_exts = merge_extension_lists(usage->addhandler_exts, text.substr(end));
 }
 
 bool ends_with(const char* name, const char* suffix) {
