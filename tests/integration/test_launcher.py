@@ -294,6 +294,8 @@ def test_a_killed_httpd_parent_takes_its_children_along(tmp_path):
     proc, port, root = _start_serve(tmp_path, REPO / "examples")
     try:
         _wait_for_port(port, proc)
+        # The parent accepts on its listener before any child runs: an answer means one does.
+        assert requests.get(f"http://127.0.0.1:{port}/", timeout=30).status_code == 200
         parent = int((root / launcher.PID_FILE).read_text().strip())
         assert len(_group_members(parent)) >= 2  # the parent and its children
         os.kill(parent, signal.SIGKILL)
