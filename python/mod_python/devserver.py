@@ -235,6 +235,9 @@ def _reload(lib: Any, args: argparse.Namespace, root: Path, server: Any, reason:
     except lib.ApacheError as exc:
         print(f"error: {explain_config_lines(str(exc), server.config, snippet_name)}",
               file=sys.stderr, flush=True)
+        hint = bind_failure_hint(str(exc), args.port, server.config, snippet_name)
+        if hint is not None:
+            print(f"({hint})", file=sys.stderr, flush=True)
     if server.is_running():
         return True
     print("starting again with the previous configuration ...", file=sys.stderr, flush=True)
@@ -276,12 +279,30 @@ def _say(*args: Any, **kwargs: Any) -> None:
         pass
 
 
-def _port_in_use(message: str) -> bool:
-    return "Address already in use" in message
-
-
-def _port_refused(message: str) -> bool:
-    return "could not bind" in message and "Permission denied" in message
+def bind_failure_hint(message: str, port: int, config: str, snippet_name: str) -> Optional[str]:
+    """For httpd's "could not bind to address HOST:PORT": which port, whose Listen line it
+    is (the launcher's --port or one of the caller's snippet) and what to do; None when
+    the message is about something else."""
+    match = re.search(r"could not bind to address \S*?:(\d+)", message)
+    if match is None and "Address already in use" not in message:
+        return None
+    busy = int(match.group(1)) if match else port
+    refused = "Permission denied" in message
+    if busy == port:
+        if refused:
+            return f"port {port} needs privileges this user lacks: use a port above 1023 " \
+                   "with --port"
+        return f"port {port} is taken: choose another with --port"
+    where = f"a Listen line of {snippet_name}"
+    lines = config.split("\n")
+    if "# ---- caller-supplied configuration ----" in lines:
+        start = lines.index("# ---- caller-supplied configuration ----") + 1
+        for number, line in enumerate(lines[start:], 1):
+            if re.match(rf"\s*Listen\s+(?:\S*:)?{busy}\b", line, re.I):
+                where = f"{snippet_name} line {number}: {line.strip()!r}"
+                break
+    reason = "needs privileges this user lacks" if refused else "is taken by another program"
+    return f"port {busy} ({where}) {reason}: change or remove that Listen line"
 
 
 def serve(lib: Any, args: argparse.Namespace) -> int:
@@ -317,12 +338,9 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
         except lib.ApacheError as exc:
             print(f"error: {explain_config_lines(str(exc), config, _snippet_name(args))}",
                   file=sys.stderr)
-            if _port_in_use(str(exc)):
-                print(f"(port {args.port} is taken: choose another with --port)",
-                      file=sys.stderr)
-            elif _port_refused(str(exc)):
-                print(f"(port {args.port} needs privileges this user lacks: use a port "
-                      "above 1023 with --port)", file=sys.stderr)
+            hint = bind_failure_hint(str(exc), args.port, config, _snippet_name(args))
+            if hint is not None:
+                print(f"({hint})", file=sys.stderr)
             elif own_root:
                 keep_root = True  # the error names files in it
                 print(f"(server root kept for inspection: {root})", file=sys.stderr)

@@ -440,12 +440,18 @@ def test_serve_reloads_code_and_configuration_and_shows_the_log(tmp_path):
         with socket.socket() as busy:
             busy.bind(("127.0.0.1", 0))
             busy.listen(1)
+            busy_port = busy.getsockname()[1]
             _touch_later(app / "site.conf", WSGI_PROJECT["site.conf"]
-                         + f"Listen 127.0.0.1:{busy.getsockname()[1]}\n")
+                         + f"Listen 127.0.0.1:{busy_port}\n")
             deadline = time.monotonic() + 30
             while "starting again with the previous configuration" not in "".join(seen):
                 assert time.monotonic() < deadline, "".join(seen)
                 time.sleep(0.2)
+            failed = "".join(seen).rsplit("reloading (", 1)[1]
+            # The reason, named in the user's terms, and only this restart's log lines.
+            assert f"(port {busy_port} (" in failed and \
+                f"site.conf line 2: 'Listen 127.0.0.1:{busy_port}') is taken" in failed, failed
+            assert "resuming normal operations" not in failed.split("starting again")[0]
         _poll(base + "/again", "two")
         # Errors of the application reach the terminal.
         assert requests.get(base + "/app/boom", timeout=REQUEST_TIMEOUT).status_code == 500

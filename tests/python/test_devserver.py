@@ -2,7 +2,7 @@
 
 import os
 
-from mod_python.devserver import LogFollower, TreeWatcher
+from mod_python.devserver import LogFollower, TreeWatcher, bind_failure_hint
 
 
 def bump(path, seconds=5):
@@ -60,3 +60,28 @@ def test_log_follower_returns_whole_new_lines(tmp_path):
     assert follower.new_text() == ""
     log.write_text("rotated\n")  # shorter: read from the start again
     assert follower.new_text() == "rotated\n"
+
+
+CONFIG = "Listen 127.0.0.1:8000\n# ---- caller-supplied configuration ----\n# mine\n" \
+    "Listen 127.0.0.1:9000\n  listen 81\n"
+TAKEN = "(98)Address already in use: AH00072: make_sock: could not bind to address " \
+    "127.0.0.1:{}\nno listening sockets available, shutting down\n"
+REFUSED = "(13)Permission denied: AH00072: make_sock: could not bind to address 0.0.0.0:{}\n"
+
+
+def test_bind_failure_hint_names_the_port_and_whose_listen_line_it_is():
+    assert bind_failure_hint(TAKEN.format(8000), 8000, CONFIG, "site.conf") == \
+        "port 8000 is taken: choose another with --port"
+    assert bind_failure_hint(TAKEN.format(9000), 8000, CONFIG, "site.conf") == \
+        "port 9000 (site.conf line 2: 'Listen 127.0.0.1:9000') is taken by another " \
+        "program: change or remove that Listen line"
+    assert bind_failure_hint(REFUSED.format(81), 8000, CONFIG, "app/site.conf") == \
+        "port 81 (app/site.conf line 3: 'listen 81') needs privileges this user lacks: " \
+        "change or remove that Listen line"
+    assert bind_failure_hint(REFUSED.format(80), 80, CONFIG, "site.conf").startswith(
+        "port 80 needs privileges this user lacks")
+    # A port no Listen line of the snippet names (an Include, say): the file is still named.
+    assert "(a Listen line of site.conf)" in bind_failure_hint(TAKEN.format(7), 8000, CONFIG,
+                                                                "site.conf")
+    assert bind_failure_hint("AH00526: Syntax error on line 3", 8000, CONFIG, "site.conf") \
+        is None
