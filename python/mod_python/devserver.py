@@ -305,6 +305,52 @@ def bind_failure_hint(message: str, port: int, config: str, snippet_name: str) -
     return f"port {busy} ({where}) {reason}: change or remove that Listen line"
 
 
+ROOT_PREFIX = "mod_python-serve-"
+OWNER_FILE = "launcher.pid"  # in a temporary server root while the launcher using it runs
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    try:  # a zombie (its parent, the killed launcher, never reaped it) is gone too
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def _pid_in(path: Path) -> Optional[int]:
+    try:
+        return int(path.read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def sweep_abandoned_roots(temp_dir: Path, httpd_pid_file: Path) -> list[Path]:
+    """Removes this user's temporary server roots whose launcher is gone without cleaning
+    up (``kill -9``), so they do not pile up. A root kept on purpose (``--keep-root``, or
+    after a start-up error) has no owner file and stays."""
+    removed = []
+    for candidate in Path(temp_dir).glob(ROOT_PREFIX + "*"):
+        try:
+            if candidate.is_symlink() or candidate.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        owner = _pid_in(candidate / OWNER_FILE)
+        if owner is None or _alive(owner):
+            continue
+        httpd = _pid_in(candidate / httpd_pid_file)
+        if httpd is not None and _alive(httpd):
+            continue  # its httpd still serves from it
+        shutil.rmtree(candidate, ignore_errors=True)
+        removed.append(candidate)
+    return removed
+
+
 def serve(lib: Any, args: argparse.Namespace) -> int:
     """``launcher serve``: ``lib`` is the launcher module (this file is loaded beside it)."""
     module = Path(args.module)
@@ -312,8 +358,12 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
         print(f"error: {module} does not exist (run `make build` first)", file=sys.stderr)
         return 2
     own_root = args.root is None
-    root = Path(args.root or tempfile.mkdtemp(prefix="mod_python-serve-")).resolve()
+    if own_root:
+        sweep_abandoned_roots(Path(tempfile.gettempdir()), lib.PID_FILE)
+    root = Path(args.root or tempfile.mkdtemp(prefix=ROOT_PREFIX)).resolve()
     keep_root = bool(args.keep_root)
+    if own_root and not keep_root:
+        (root / OWNER_FILE).write_text(f"{os.getpid()}\n")
     try:
         try:
             config, user = build_config(lib, args, root)
@@ -405,3 +455,5 @@ def serve(lib: Any, args: argparse.Namespace) -> int:
     finally:
         if own_root and not keep_root:
             shutil.rmtree(root, ignore_errors=True)
+        elif own_root:
+            (root / OWNER_FILE).unlink(missing_ok=True)  # kept on purpose: never swept

@@ -372,6 +372,47 @@ def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
     assert list(temp.iterdir()) == []
 
 
+def test_a_root_left_by_a_killed_launcher_is_swept_by_the_next_one(tmp_path):
+    temp = tmp_path / "tmp"
+    temp.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONPATH"] = str(REPO / "python")
+    env["TMPDIR"] = str(temp)
+    command = [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
+               "--app-dir", str(REPO / "examples")] + _preload_args()
+    port = launcher.free_port()
+    proc = subprocess.Popen(command + ["--port", str(port)], cwd=str(tmp_path), env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait_for_port(port, proc)
+        [left] = list(temp.iterdir())
+        deadline = time.monotonic() + 15
+        # httpd writes its pid file after it has bound the port
+        while not (left / launcher.PID_FILE).is_file() or \
+                not (left / launcher.PID_FILE).read_text().strip():
+            assert time.monotonic() < deadline, "no httpd.pid"
+            time.sleep(0.05)
+        parent = int((left / launcher.PID_FILE).read_text().strip())
+        proc.kill()  # no clean-up runs; httpd follows its parent (PR_SET_PDEATHSIG)
+        proc.communicate(timeout=30)
+        deadline = time.monotonic() + 15
+        while launcher._devserver()._alive(parent):
+            assert time.monotonic() < deadline, "httpd outlived its killed launcher"
+            time.sleep(0.05)
+        assert left.is_dir()
+    finally:
+        _stop(proc)
+    # The next launcher (here one that stops at once: its port is taken) removes it.
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        done = subprocess.run(command + ["--port", str(taken.getsockname()[1])],
+                              cwd=str(tmp_path), env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert list(temp.iterdir()) == []
+
+
 WSGI_PROJECT = {
     "site.conf": 'WSGIScriptAlias /app "@APP_DIR@/project/wsgi.py"\n',
     "project/wsgi.py": (

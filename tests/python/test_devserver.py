@@ -1,6 +1,7 @@
 """mod_python.devserver: the launcher's file watcher and log follower (no Apache)."""
 
 import os
+from pathlib import Path
 
 from mod_python.devserver import LogFollower, TreeWatcher, bind_failure_hint
 
@@ -85,3 +86,32 @@ def test_bind_failure_hint_names_the_port_and_whose_listen_line_it_is():
                                                                 "site.conf")
     assert bind_failure_hint("AH00526: Syntax error on line 3", 8000, CONFIG, "site.conf") \
         is None
+
+
+def test_abandoned_temporary_roots_are_swept_and_others_kept(tmp_path):
+    import subprocess
+    import sys
+
+    from mod_python.devserver import OWNER_FILE, ROOT_PREFIX, sweep_abandoned_roots
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead_pid = int(gone.stdout)
+    roots = {name: tmp_path / (ROOT_PREFIX + name) for name in
+             ("killed", "running", "kept", "serving", "junk")}
+    for root in roots.values():
+        (root / "run").mkdir(parents=True)
+    (roots["killed"] / OWNER_FILE).write_text(f"{dead_pid}\n")
+    (roots["running"] / OWNER_FILE).write_text(f"{os.getpid()}\n")
+    # "kept" has no owner file (--keep-root, or kept after a start-up error)
+    (roots["serving"] / OWNER_FILE).write_text(f"{dead_pid}\n")
+    (roots["serving"] / "run" / "httpd.pid").write_text(f"{os.getpid()}\n")
+    (roots["junk"] / OWNER_FILE).write_text("not a pid\n")
+    other = tmp_path / "unrelated"
+    other.mkdir()
+    (other / OWNER_FILE).write_text(f"{dead_pid}\n")
+
+    assert sweep_abandoned_roots(tmp_path, Path("run") / "httpd.pid") == [roots["killed"]]
+    assert not roots["killed"].exists()
+    assert all(roots[name].is_dir() for name in ("running", "kept", "serving", "junk"))
+    assert other.is_dir()
