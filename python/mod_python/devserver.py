@@ -17,11 +17,13 @@ from typing import Any, Iterable, Optional
 __all__ = ["LogFollower", "TreeWatcher", "WATCHED_SUFFIXES", "build_config",
            "explain_config_lines", "serve", "warn_unreadable"]
 
-# Code, configuration and templates: a change to any of them should show on the next request.
+# Code, configuration, templates and the data and translations applications load when they
+# are imported: a change to any of them should show on the next request.
 WATCHED_SUFFIXES = frozenset({
     ".py", ".wsgi", ".conf", ".psp", ".html", ".htm", ".jinja", ".jinja2", ".j2", ".tmpl", ".tpl",
     ".mako", ".xml",
     ".txt", ".json", ".ini", ".cfg", ".toml", ".yaml", ".yml",
+    ".md", ".csv", ".sql", ".po", ".mo",
 })
 # Never walked: byte code, version control, virtual environments' and tools' caches.
 SKIPPED_DIRS = frozenset({"__pycache__", "node_modules", "site-packages", "dist-packages"})

@@ -115,3 +115,14 @@ def test_abandoned_temporary_roots_are_swept_and_others_kept(tmp_path):
     assert not roots["killed"].exists()
     assert all(roots[name].is_dir() for name in ("running", "kept", "serving", "junk"))
     assert other.is_dir()
+
+
+def test_data_and_translation_files_loaded_at_import_are_watched(tmp_path):
+    for name in ("schema.sql", "data.csv", "README.md", "locale/de/django.po",
+                 "locale/de/django.mo"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    watcher = TreeWatcher([tmp_path])
+    assert len(watcher.snapshot) == 5
+    bump(tmp_path / "locale" / "de" / "django.mo")
+    assert watcher.changed() == str(tmp_path / "locale" / "de" / "django.mo")
