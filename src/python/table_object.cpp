@@ -367,16 +367,33 @@ PyObject* m_copy(PyObject* self, PyObject*) {
   return copy.release();
 }
 
+// The table as 3.5 compared it: keys as written (the first spelling of a key that occurs
+// again in another case), one value as a str, several as a list, like t[k].
 PyObject* as_dict(PyObject* self) {
   Ref items = Ref::steal(collect(self, Part::kItems));
   if (!items) return nullptr;
   Ref dict = Ref::steal(PyDict_New());
-  if (!dict) return nullptr;
+  Ref spelling = Ref::steal(PyDict_New());  // lower-case key -> first spelling
+  if (!dict || !spelling) return nullptr;
   for (Py_ssize_t i = 0; i < PyList_GET_SIZE(items.get()); ++i) {
     PyObject* pair = PyList_GET_ITEM(items.get(), i);
-    Ref lowered = Ref::steal(PyObject_CallMethod(PyTuple_GET_ITEM(pair, 0), "lower", nullptr));
-    if (!lowered || PyDict_SetItem(dict.get(), lowered.get(), PyTuple_GET_ITEM(pair, 1)) < 0) {
-      return nullptr;
+    PyObject* key = PyTuple_GET_ITEM(pair, 0);
+    PyObject* value = PyTuple_GET_ITEM(pair, 1);
+    Ref lowered = Ref::steal(PyObject_CallMethod(key, "lower", nullptr));
+    if (!lowered) return nullptr;
+    PyObject* first = PyDict_SetDefault(spelling.get(), lowered.get(), key);  // borrowed
+    if (first == nullptr) return nullptr;
+    PyObject* seen = PyDict_GetItemWithError(dict.get(), first);  // borrowed
+    if (seen == nullptr) {
+      if (PyErr_Occurred() || PyDict_SetItem(dict.get(), first, value) < 0) return nullptr;
+    } else if (PyList_Check(seen)) {
+      if (PyList_Append(seen, value) < 0) return nullptr;
+    } else {
+      Ref both = Ref::steal(PyList_New(2));
+      if (!both) return nullptr;
+      PyList_SET_ITEM(both.get(), 0, Py_NewRef(seen));
+      PyList_SET_ITEM(both.get(), 1, Py_NewRef(value));
+      if (PyDict_SetItem(dict.get(), first, both.get()) < 0) return nullptr;
     }
   }
   return dict.release();

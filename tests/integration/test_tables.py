@@ -104,6 +104,15 @@ TAB = '''
         r["unhashable"] = _raises(lambda: hash(t))
         r["make_table"] = type(apache.make_table()) is type(t)
         r["eq_dict"] = apache.table({"a": "1"}) == {"a": "1"}
+        # Compared as 3.5 did, as a dict: keys as written, duplicates as a list.
+        r["eq_dict_as_written"] = apache.table({"Content-Type": "x"}) == {"Content-Type": "x"}
+        r["eq_other_case"] = apache.table({"a": "1"}) == apache.table({"A": "1"})
+        twice = apache.table()
+        twice.add("a", "1")
+        twice.add("A", "2")
+        r["eq_duplicates_as_list"] = twice == {"a": ["1", "2"]}
+        r["ne_dict"] = apache.table({"a": "1"}) != {"a": "2"}
+        r["eq_none"] = apache.table() == None  # noqa: E711 - the operator is under test
         t.clear()
         r["cleared"] = len(t)
         u = apache.table()
@@ -254,6 +263,11 @@ def test_apache_table(apache):
         "unhashable": "TypeError",
         "make_table": True,
         "eq_dict": True,
+        "eq_dict_as_written": True,
+        "eq_other_case": False,
+        "eq_duplicates_as_list": True,
+        "ne_dict": True,
+        "eq_none": False,
         "cleared": 0,
         "update": ["p", "q"],
     }
