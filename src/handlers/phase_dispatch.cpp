@@ -74,7 +74,8 @@ Outcome interpret(PyObject* result, const python::ModuleState* st, request_rec* 
     value = from_exception.get();
   }
   *bad = Ref::borrow(value);
-  if (!PyLong_Check(value)) return Outcome::kNonInt;
+  // `return True` is no status (httpd would get 1): reported as 3.5 does, with its type
+  if (!PyLong_Check(value) || PyBool_Check(value)) return Outcome::kNonInt;
   int overflow = 0;
   long v = PyLong_AsLongAndOverflow(value, &overflow);
   if (overflow != 0 || v < -2 || v > 999) return Outcome::kOutOfRange;

@@ -34,6 +34,10 @@ ERRS = '''
         return -5
 
 
+    def returns_true(req):
+        return True
+
+
     def write_then_raise(req):
         req.content_type = "text/plain"
         req.write("partial output\\n")
@@ -89,6 +93,7 @@ def test_server_keeps_serving_after_an_exception(apache):
     ("server_return_str", "Type of value returned was str"),
     ("server_return_float", "Type of value returned was float"),
     ("returns_negative", "with -5, which is not a result httpd accepts"),
+    ("returns_true", "Type of value returned was bool"),
 ])
 @pytest.mark.allow_log("MP0101")
 def test_non_int_result_is_an_error(apache, name, message):
