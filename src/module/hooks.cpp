@@ -166,6 +166,7 @@ int walk_storage_sections(request_rec* r) {
     status = ap_file_walk(r);
   }
   r->filename = filename;
+  r->canonical_filename = filename;  // the walk left the directory it stopped at
   r->path_info = path_info;
   r->finfo = finfo;
   return status;

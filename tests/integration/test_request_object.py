@@ -21,6 +21,7 @@ REQ = '''
             "unparsed_uri": req.unparsed_uri,
             "args": req.args,
             "filename": req.filename,
+            "canonical_filename": req.canonical_filename,
             "path_info": req.path_info,
             "the_request": req.the_request,
             "protocol": req.protocol,
@@ -169,6 +170,7 @@ def test_location_handler_gets_the_document_root_mapping(apache):
     )
     info = srv.get("/loc/deeper/path").json()
     assert info["filename"] == f"{srv.docroot}/loc/deeper/path"
+    assert info["canonical_filename"] == info["filename"]  # not where the walk stopped
     assert info["path_info"] is None
     assert "AH00029" not in srv.error_log()
 
