@@ -37,9 +37,25 @@ unsigned preload_port(const server_rec* s) {
   return 0;
 }
 
+// The port in a group name. With UseCanonicalName Off (the default) httpd's server port is
+// the one in the client's Host header: each new one would make an interpreter that lives as
+// long as the process, so the port the connection came in on is used instead (the same
+// unless the client names another port).
+unsigned group_port(const request_rec* r, const server_rec* s) {
+  if (r == nullptr) return preload_port(s);
+  const auto* core =
+      static_cast<const core_dir_config*>(ap_get_core_module_config(r->per_dir_config));
+  bool canonical = core != nullptr && core->use_canonical_name == USE_CANONICAL_NAME_ON;
+  if (!canonical && r->parsed_uri.port_str != nullptr && r->connection->local_addr != nullptr &&
+      r->connection->local_addr->port != 0) {
+    return r->connection->local_addr->port;
+  }
+  return ap_get_server_port(r);
+}
+
 std::string expand_group_at(const request_rec* r, const server_rec* s, std::string_view value,
                             const std::string& script_name, int depth) {
-  unsigned port = r != nullptr ? ap_get_server_port(r) : preload_port(s);
+  unsigned port = group_port(r, s);
   if (value == "%{GLOBAL}" || value.empty()) return "";
   if (value == "%{SERVER}") return with_port(s->server_hostname, port);
   if (value == "%{HOST}") {

@@ -711,6 +711,18 @@ def test_application_groups(apache, value, expected, shared):
         assert [a1["hits"], b1["hits"], a2["hits"]] == [1, 1, 2]
 
 
+def test_a_port_in_the_host_header_does_not_make_new_interpreters(apache):
+    # The default group names the port; taking it from the client's Host header would let
+    # every client-chosen port create an interpreter that lives as long as the child.
+    srv = apache("WSGIScriptAlias /one @DOCROOT@/one.wsgi\nWSGIPythonPath @ROOT@/lib\n",
+                 files={"one.wsgi": script(GROUP_APP), "../lib/shared_state.py": "hits = []\n"})
+    with srv.session() as s:  # one connection: one child under prefork
+        answers = [s.get(srv.url("/one"), headers={"Host": f"127.0.0.1:{port}"}).json()
+                   for port in (srv.port, 1, 2, 65535)]
+    assert {a["group"] for a in answers} == {f"127.0.0.1:{srv.port}|/one"}
+    assert [a["hits"] for a in answers] == [1, 2, 3, 4]
+
+
 @scope_params()
 def test_application_group_global_scope(apache, scope):
     # The most common mod_wsgi configuration: WSGIApplicationGroup %{GLOBAL} at top level.
