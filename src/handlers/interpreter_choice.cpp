@@ -10,6 +10,24 @@ namespace mp::handlers {
 
 using apache::is_on;
 
+namespace {
+
+// The nearest existing directory above a path that names nothing (a <Location> handler's
+// URI mapping): a name the client cannot vary, unlike the path's own parent.
+std::string nearest_existing_directory(const char* path, apr_pool_t* pool) {
+  std::string dir = parent_directory(path);
+  while (dir.size() > 1) {
+    apr_finfo_t info;
+    if (apr_stat(&info, dir.c_str(), APR_FINFO_TYPE, pool) == APR_SUCCESS) {
+      return info.filetype == APR_DIR ? dir : parent_directory(dir.substr(0, dir.size() - 1));
+    }
+    dir = parent_directory(dir.substr(0, dir.size() - 1));
+  }
+  return dir;
+}
+
+}  // namespace
+
 std::string interpreter_name_for_server(const server_rec* s, const apache::ModuleConfig* cfg) {
   if (cfg != nullptr && cfg->interpreter != nullptr) return cfg->interpreter;
   if (s != nullptr && s->server_hostname != nullptr) return s->server_hostname;
@@ -22,6 +40,7 @@ std::string interpreter_name(const request_rec* r, const apache::ModuleConfig* c
   if (is_on(cfg->interp_per_directory, false)) {
     if (r->filename == nullptr) return std::string(cpython::kMainInterpreterName);
     if (r->finfo.filetype == APR_DIR) return with_trailing_slash(r->filename);
+    if (r->finfo.filetype == APR_NOFILE) return nearest_existing_directory(r->filename, r->pool);
     return parent_directory(r->filename);
   }
   if (is_on(cfg->interp_per_directive, false)) {

@@ -102,6 +102,18 @@ def test_interp_per_directory_uses_the_directory_of_the_file(apache):
     assert one["apache_interpreter"] == one["interpreter"]
 
 
+def test_interp_per_directory_in_a_location_uses_an_existing_directory(apache):
+    # A <Location> handler's file name is its URI's mapping, which names nothing: the
+    # interpreter is the nearest existing directory, so clients cannot make new ones.
+    srv = apache(in_location("/d1", "PythonPath \"sys.path+['@DOCROOT@']\"",
+                             "PythonHandler interp", "PythonInterpPerDirectory On"),
+                 files={**FILES, "d1/.keep": ""})
+    names = {srv.get(path).json()["interpreter"]
+             for path in ("/d1/page", "/d1/x1/page", "/d1/x2/y/page", "/d1")}
+    assert names == {f"{srv.docroot}/d1/", f"{srv.docroot}/"}
+    assert srv.get("/d1/x3/page").json()["interpreter"] == f"{srv.docroot}/d1/"
+
+
 def test_interp_per_directive_uses_the_directory_of_the_directive(apache):
     snippet = in_directory(
         "PythonHandler interp", "PythonInterpPerDirective On", path="@DOCROOT@/pd"
