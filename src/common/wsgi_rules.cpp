@@ -114,6 +114,16 @@ bool cgi_header_name(std::string_view header, std::string* out) {
   return true;
 }
 
+std::string_view request_line_target(std::string_view request_line) noexcept {
+  constexpr std::string_view kBlank = " \t";
+  std::size_t method_end = request_line.find_first_of(kBlank);
+  if (method_end == std::string_view::npos) return {};
+  std::size_t start = request_line.find_first_not_of(kBlank, method_end);
+  if (start == std::string_view::npos) return {};
+  std::size_t end = request_line.find_first_of(kBlank, start);
+  return request_line.substr(start, end == std::string_view::npos ? end : end - start);
+}
+
 std::string collapse_slashes(std::string_view path) {
   std::string out;
   out.reserve(path.size());

@@ -32,6 +32,10 @@ std::optional<std::uint64_t> parse_content_length(std::string_view value) noexce
 // (httpoxy; httpd's ap_add_common_vars drops it too).
 bool cgi_header_name(std::string_view header, std::string* out);
 
+// The request target of an HTTP request line ("GET /a?b HTTP/1.1" -> "/a?b"): what the
+// client asked for, whatever internal redirects did to the request since (CGI REQUEST_URI).
+std::string_view request_line_target(std::string_view request_line) noexcept;
+
 // Runs of '/' collapsed to one.
 std::string collapse_slashes(std::string_view path);
 

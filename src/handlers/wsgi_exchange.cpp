@@ -280,8 +280,16 @@ void ApacheExchange::add_cgi_variables(const ProxyView& proxy, wsgi::EnvironSink
   sink.add("CONTEXT_DOCUMENT_ROOT", or_empty(ap_context_document_root(r)), Encoding::kFilesystem);
   sink.add("REQUEST_SCHEME", or_empty(ap_http_scheme(r)));
   sink.add("REQUEST_METHOD", head_as_get_ && r->header_only ? "GET" : or_empty(r->method));
-  sink.add("REQUEST_URI", or_empty(r->unparsed_uri));
+  // As the client sent it, also after an internal redirect (ErrorDocument, mod_rewrite's
+  // [PT] in a directory), whose target is the request's own URI.
+  sink.add("REQUEST_URI", r->the_request != nullptr
+                              ? wsgi_rules::request_line_target(r->the_request)
+                              : std::string_view(or_empty(r->unparsed_uri)));
   sink.add("QUERY_STRING", or_empty(r->args));
+  if (r->prev != nullptr) {  // what the redirect replaced, as httpd gives CGI scripts
+    if (r->prev->uri != nullptr) sink.add("REDIRECT_URL", r->prev->uri);
+    if (r->prev->args != nullptr) sink.add("REDIRECT_QUERY_STRING", r->prev->args);
+  }
   sink.add("SCRIPT_FILENAME", or_empty(r->filename), Encoding::kFilesystem);
   sink.add("SCRIPT_NAME", proxy.script.empty() ? script_name_ : proxy.script);
   sink.add("PATH_INFO", path_info_);

@@ -391,7 +391,7 @@ void add_cgi_vars(request_rec* r) {
   apr_table_setn(env, "REQUEST_METHOD", r->method);
   apr_table_setn(env, "QUERY_STRING", r->args != nullptr ? r->args : "");
   // 3.5 set the decoded path without the query string here (code appends "?" + QUERY_STRING);
-  // WSGI environs carry the unparsed URI, as mod_cgi and mod_wsgi do.
+  // WSGI environs carry the request line's target, as mod_cgi and mod_wsgi do.
   apr_table_setn(env, "REQUEST_URI", r->uri);
   if (r->path_info != nullptr && r->path_info[0] != '\0') {
     std::size_t uri_len = std::strlen(r->uri);

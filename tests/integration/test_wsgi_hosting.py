@@ -40,6 +40,32 @@ def env_server(apache, snippet=ALIAS, validated=False, name="app.wsgi", **kwargs
 # ------------------------------------------------------------------------------- environ
 
 
+def test_environ_after_an_internal_redirect_names_what_the_client_asked_for(apache):
+    # ErrorDocument, and the front-controller recipe (a directory RewriteRule with [PT]):
+    # REQUEST_URI stays the client's, REDIRECT_URL/REDIRECT_QUERY_STRING name what was replaced.
+    snippet = (ALIAS + "ErrorDocument 404 /app/notfound\n"
+               '<Directory "@DOCROOT@/site">\n'
+               "    Options ExecCGI FollowSymLinks\n    AddHandler wsgi-script .wsgi\n"
+               "    RewriteEngine On\n    RewriteBase /site/\n"
+               "    RewriteCond %{REQUEST_FILENAME} !-f\n"
+               "    RewriteRule ^(.*)$ site.wsgi/$1 [QSA,PT,L]\n</Directory>\n")
+    srv = apache(snippet, extra_modules=("rewrite",),
+                 files={"app.wsgi": script(ENV_APP), "site/site.wsgi": script(ENV_APP)})
+    env = srv.get("/no/such/page?q=1").json()
+    assert env["REQUEST_URI"] == "/no/such/page?q=1"
+    assert env["REDIRECT_URL"] == "/no/such/page" and env["REDIRECT_QUERY_STRING"] == "q=1"
+    assert env["REDIRECT_STATUS"] == "404"
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"]) == ("/app", "/notfound")
+    env = srv.get("/site/some/page?x=1").json()
+    assert env["REQUEST_URI"] == "/site/some/page?x=1"
+    assert env["REDIRECT_URL"] == "/site/some/page"
+    assert (env["SCRIPT_NAME"], env["PATH_INFO"], env["QUERY_STRING"]) == \
+        ("/site/site.wsgi", "/some/page", "x=1")
+    env = srv.get("/app/direct?y=2").json()  # no redirect: no REDIRECT_ keys
+    assert env["REQUEST_URI"] == "/app/direct?y=2"
+    assert "REDIRECT_URL" not in env and "REDIRECT_QUERY_STRING" not in env
+
+
 @VALIDATED
 def test_environ_from_request(apache, validated):
     srv = env_server(apache, validated=validated)

@@ -82,6 +82,17 @@ TEST(CgiNames, HttpPrefix) {
   EXPECT_EQ(out, "HTTP_PROXY_CONNECTION");
 }
 
+TEST(Paths, RequestLineTarget) {
+  EXPECT_EQ(request_line_target("GET /a/b?q=1 HTTP/1.1"), "/a/b?q=1");
+  EXPECT_EQ(request_line_target("GET  /two-spaces  HTTP/1.1"), "/two-spaces");
+  EXPECT_EQ(request_line_target("GET\t/tab HTTP/1.0"), "/tab");
+  EXPECT_EQ(request_line_target("GET /http09"), "/http09");
+  EXPECT_EQ(request_line_target("GET http://h/x HTTP/1.1"), "http://h/x");
+  EXPECT_EQ(request_line_target("GET"), "");
+  EXPECT_EQ(request_line_target("GET "), "");
+  EXPECT_EQ(request_line_target(""), "");
+}
+
 TEST(Paths, CollapseSlashes) {
   EXPECT_EQ(collapse_slashes("//a///b/"), "/a/b/");
   EXPECT_EQ(collapse_slashes(""), "");
