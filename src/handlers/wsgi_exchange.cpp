@@ -25,6 +25,9 @@ struct ProxyView {
   const apr_array_header_t* names = nullptr;  // WSGITrustedProxyHeaders, lower case
   std::array<bool, 8> listed{};               // categories named in WSGITrustedProxyHeaders
   std::string client_ip, scheme, host, port, server, script;
+  // The client-address header that set client_ip (lower case) and, for X-Forwarded-For, the
+  // hops from that client on: what the application sees of them (mod_wsgi does the same).
+  std::string client_ip_header, forwarded_for;
 };
 
 using wsgi::IoResult;
@@ -105,9 +108,10 @@ bool is_scheme_flag(std::string_view lower_name) {
 }
 
 // The client address from X-Forwarded-For: walking right to left, the first hop that is not
-// a trusted proxy (without WSGITrustedProxies: the leftmost entry).
+// a trusted proxy (without WSGITrustedProxies: the leftmost entry). `*from_client` is the list
+// from that hop on: the entries left of it are whatever the client wrote.
 std::string forwarded_client(const apache::WsgiConfig* cfg, std::string_view value,
-                             apr_pool_t* pool) {
+                             apr_pool_t* pool, std::string* from_client) {
   std::vector<std::string> hops;
   std::size_t start = 0;
   while (start <= value.size()) {
@@ -118,11 +122,21 @@ std::string forwarded_client(const apache::WsgiConfig* cfg, std::string_view val
     start = comma + 1;
   }
   if (hops.empty()) return {};
-  if (cfg->trusted_proxies == nullptr) return hops.front();
-  for (auto it = hops.rbegin(); it != hops.rend(); ++it) {
-    if (!address_in(cfg->trusted_proxies, it->c_str(), pool)) return *it;
+  std::size_t client = 0;
+  if (cfg->trusted_proxies != nullptr) {
+    for (std::size_t i = hops.size(); i-- > 0;) {
+      if (!address_in(cfg->trusted_proxies, hops[i].c_str(), pool)) {
+        client = i;
+        break;
+      }
+    }
   }
-  return hops.front();
+  from_client->clear();
+  for (std::size_t i = client; i < hops.size(); ++i) {
+    if (!from_client->empty()) *from_client += ", ";
+    *from_client += hops[i];
+  }
+  return hops[client];
 }
 
 // What one trusted, listed forwarding header says (`name` in lower case).
@@ -130,7 +144,10 @@ void take_proxy_header(ProxyView& view, const apache::WsgiConfig* cfg, const std
                        const std::string& value, apr_pool_t* pool) {
   switch (proxy_category(name)) {
     case ProxyCategory::kClientIp:
-      view.client_ip = name == "x-forwarded-for" ? forwarded_client(cfg, value, pool) : value;
+      view.client_ip = name == "x-forwarded-for"
+                           ? forwarded_client(cfg, value, pool, &view.forwarded_for)
+                           : value;
+      view.client_ip_header = name;
       break;
     case ProxyCategory::kScheme: {
       std::string v = lower(value);
@@ -246,6 +263,16 @@ void add_request_headers(const request_rec* r, bool pass_auth, const ProxyView& 
       if (category != ProxyCategory::kNone && proxy.listed.at(static_cast<std::size_t>(category)) &&
           !(proxy.trusted && header_listed(proxy.names, lname))) {
         continue;
+      }
+      // Of the client-address headers, only the one REMOTE_ADDR came from stays, and of
+      // X-Forwarded-For only the hops from that client on: frameworks commonly read the
+      // leftmost entry, which the client can write.
+      if (category == ProxyCategory::kClientIp && proxy.trusted) {
+        if (lname != proxy.client_ip_header) continue;
+        if (lname == "x-forwarded-for") {
+          if (wsgi_rules::cgi_header_name(name, &key)) sink.add(key, proxy.forwarded_for);
+          continue;
+        }
       }
     }
     if (!wsgi_rules::cgi_header_name(name, &key)) continue;

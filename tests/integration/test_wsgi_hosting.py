@@ -1029,6 +1029,21 @@ def test_trusted_proxies_walk_forwarded_for(apache, scope):
                           "X-Forwarded-HTTPS": "on"})
     assert env["REMOTE_ADDR"] == "1.2.3.4"
     assert env["wsgi.url_scheme"] == "https"
+    # What the client wrote left of its own address (9.9.9.9) is gone: code reading the
+    # leftmost entry gets the client, as under mod_wsgi.
+    assert env["HTTP_X_FORWARDED_FOR"] == "1.2.3.4, 10.0.0.5"
+
+
+def test_only_the_client_address_header_used_stays(apache):
+    snippet = ALIAS + "WSGITrustedProxyHeaders X-Forwarded-For X-Real-IP\n"
+    srv = env_server(apache, snippet)
+    env = proxy_get(srv, {"X-Forwarded-For": "6.6.6.6", "X-Real-IP": "203.0.113.7"})
+    assert env["REMOTE_ADDR"] == "203.0.113.7"
+    assert env["HTTP_X_REAL_IP"] == "203.0.113.7"
+    assert "HTTP_X_FORWARDED_FOR" not in env
+    env = proxy_get(srv, {"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    assert env["REMOTE_ADDR"] == "6.6.6.6"  # no WSGITrustedProxies: the leftmost entry
+    assert env["HTTP_X_FORWARDED_FOR"] == "6.6.6.6, 203.0.113.9"
 
 
 @scope_params()
