@@ -232,6 +232,25 @@ void add_subprocess_env(const request_rec* r, wsgi::EnvironSink& sink) {
   }
 }
 
+// What reaches the application of a request header when WSGITrustedProxyHeaders is set:
+// null to drop it, else the value to pass (`value`, or a trimmed X-Forwarded-For).
+const char* forwarding_header_value(const ProxyView& proxy, const char* name, const char* value) {
+  std::string lname = lower(name);
+  ProxyCategory category = proxy_category(lname);
+  if (category == ProxyCategory::kNone || !proxy.listed.at(static_cast<std::size_t>(category))) {
+    return value;  // not a category the configuration trusts: an ordinary header
+  }
+  // Only the listed header from a trusted peer reaches the application (as a record of what
+  // set the variable); its other variants, and all of them from an untrusted peer, are dropped.
+  if (!proxy.trusted || !header_listed(proxy.names, lname)) return nullptr;
+  if (category != ProxyCategory::kClientIp) return value;
+  // Of the client-address headers, only the one REMOTE_ADDR came from stays, and of
+  // X-Forwarded-For only the hops from that client on: frameworks commonly read the leftmost
+  // entry, which the client can write.
+  if (lname != proxy.client_ip_header) return nullptr;
+  return lname == "x-forwarded-for" ? proxy.forwarded_for.c_str() : value;
+}
+
 // Request headers as HTTP_* (CONTENT_TYPE/CONTENT_LENGTH without the prefix).
 void add_request_headers(const request_rec* r, bool pass_auth, const ProxyView& proxy,
                          wsgi::EnvironSink& sink) {
@@ -254,28 +273,8 @@ void add_request_headers(const request_rec* r, bool pass_auth, const ProxyView& 
         (strcasecmp(name, "Authorization") == 0 || strcasecmp(name, "Proxy-Authorization") == 0)) {
       continue;
     }
-    if (proxy.active) {
-      std::string lname = lower(name);
-      ProxyCategory category = proxy_category(lname);
-      // In a category the configuration trusts, only the listed header from a trusted peer
-      // reaches the application (as a record of what set the variable); its other variants,
-      // and all of them from an untrusted peer, are dropped.
-      if (category != ProxyCategory::kNone && proxy.listed.at(static_cast<std::size_t>(category)) &&
-          !(proxy.trusted && header_listed(proxy.names, lname))) {
-        continue;
-      }
-      // Of the client-address headers, only the one REMOTE_ADDR came from stays, and of
-      // X-Forwarded-For only the hops from that client on: frameworks commonly read the
-      // leftmost entry, which the client can write.
-      if (category == ProxyCategory::kClientIp && proxy.trusted) {
-        if (lname != proxy.client_ip_header) continue;
-        if (lname == "x-forwarded-for") {
-          if (wsgi_rules::cgi_header_name(name, &key)) sink.add(key, proxy.forwarded_for);
-          continue;
-        }
-      }
-    }
-    if (!wsgi_rules::cgi_header_name(name, &key)) continue;
+    if (proxy.active) value = forwarding_header_value(proxy, name, value);
+    if (value == nullptr || !wsgi_rules::cgi_header_name(name, &key)) continue;
     sink.add(key, value);
   }
   if (!proxy.host.empty()) sink.add("HTTP_HOST", proxy.host);
