@@ -42,7 +42,10 @@ def subscribe_shutdown(callback) -> None:
     try:
         from mod_python import apache
 
-        apache.register_cleanup(lambda: callback("process_stopping", shutdown_reason="shutdown"))
+        # register_cleanup calls its callable with one argument (its data); mod_wsgi's
+        # embedded mode gives no reason
+        apache.register_cleanup(
+            lambda _data: callback("process_stopping", shutdown_reason=""))
     except Exception:  # noqa: BLE001 - outside Apache the callback is only recorded
         pass
 
