@@ -70,6 +70,7 @@ struct WsgiPreload {
 // Process-wide settings (server config only, main server).
 struct WsgiGlobals {
   apr_array_header_t* python_paths;  // WSGIPythonPath entries (each may hold ':' lists)
+  const char* home_site_packages;    // WSGIPythonHome's site-packages (a virtual environment)
   apr_array_header_t* preloads;      // of WsgiPreload
   bool restrict_embedded;
   bool restrict_signal = true;  // WSGIRestrictSignal: signal.signal() is a logged no-op

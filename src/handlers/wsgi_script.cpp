@@ -6,6 +6,8 @@
 #include <cstring>
 #include <fstream>
 #include <sstream>
+#include <string>
+#include <string_view>
 
 #include "apache/wsgi_config.h"
 #include "handlers/handler_cache.h"
@@ -28,28 +30,91 @@ std::string module_name_for(const char* path) {
   return name;
 }
 
-// site.addsitedir() for every WSGIPythonPath directory (so .pth files work).
-bool apply_python_paths(const cpython::Gil& /*gil*/) {
-  const apr_array_header_t* paths = apache::wsgi_globals().python_paths;
-  if (paths == nullptr || paths->nelts == 0) return true;
-  Ref site = Ref::steal(PyImport_ImportModule("site"));
-  if (!site) return false;
-  const auto* entries = reinterpret_cast<const char* const*>(paths->elts);
-  for (int i = 0; i < paths->nelts; ++i) {
-    std::string list(entries[i]);
-    std::size_t start = 0;
-    while (start <= list.size()) {
-      std::size_t colon = list.find(':', start);
-      if (colon == std::string::npos) colon = list.size();
-      std::string dir = list.substr(start, colon - start);
-      if (!dir.empty()) {
-        Ref r = Ref::steal(PyObject_CallMethod(site.get(), "addsitedir", "s", dir.c_str()));
-        if (!r) return false;
-      }
-      start = colon + 1;
+// Where entries added to sys.path go: first (after our own package directory, sys.path[0]),
+// or where a virtual environment's site-packages would be: after the standard library,
+// before the system's site directories.
+enum class Placement { kFront, kBeforeSystemSites };
+
+bool is_site_directory(PyObject* entry) {
+  if (!PyUnicode_Check(entry)) return false;
+  Ref dist = Ref::steal(PyUnicode_FromString("dist-packages"));
+  Ref site = Ref::steal(PyUnicode_FromString("site-packages"));
+  if (!dist || !site) return false;
+  Py_ssize_t end = PyUnicode_GET_LENGTH(entry);
+  return PyUnicode_Tailmatch(entry, dist.get(), 0, end, 1) == 1 ||
+         PyUnicode_Tailmatch(entry, site.get(), 0, end, 1) == 1;
+}
+
+// Moves the entries of sys.path that are not in `before` to `placement`, keeping their order.
+bool place_new_entries(PyObject* before, Placement placement) {
+  PyObject* path = PySys_GetObject("path");  // borrowed
+  if (path == nullptr || !PyList_Check(path)) return true;
+  Ref now = Ref::steal(PySequence_List(path));
+  Ref added = Ref::steal(PyList_New(0));
+  Ref kept = Ref::steal(PyList_New(0));
+  if (!now || !added || !kept) return false;
+  for (Py_ssize_t i = 0; i < PyList_GET_SIZE(now.get()); ++i) {
+    PyObject* entry = PyList_GET_ITEM(now.get(), i);
+    int known = PySequence_Contains(before, entry);
+    if (known < 0) return false;
+    if (PyList_Append(i > 0 && known == 0 ? added.get() : kept.get(), entry) < 0) return false;
+  }
+  Py_ssize_t at = 1;
+  if (placement == Placement::kBeforeSystemSites) {
+    while (at < PyList_GET_SIZE(kept.get()) &&
+           !is_site_directory(PyList_GET_ITEM(kept.get(), at))) {
+      ++at;
     }
   }
+  if (PyList_SetSlice(kept.get(), at, at, added.get()) < 0) return false;
+  return PyList_SetSlice(path, 0, PyList_GET_SIZE(path), kept.get()) == 0;
+}
+
+// site.addsitedir() for each directory of a ':' list (so .pth files work).
+bool add_site_directories(PyObject* site, std::string_view list) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    std::size_t colon = list.find(':', start);
+    if (colon == std::string_view::npos) colon = list.size();
+    std::string dir(list.substr(start, colon - start));
+    if (!dir.empty()) {
+      Ref r = Ref::steal(PyObject_CallMethod(site, "addsitedir", "s", dir.c_str()));
+      if (!r) return false;
+    }
+    start = colon + 1;
+  }
   return true;
+}
+
+// The virtual environment of WSGIPythonHome where it would be on sys.path if it were the
+// running Python's own, then the WSGIPythonPath directories first, as mod_wsgi puts them: a
+// project's copy of a package wins over the system's.
+bool apply_python_paths(const cpython::Gil& /*gil*/) {
+  const apache::WsgiGlobals& globals = apache::wsgi_globals();
+  const apr_array_header_t* paths = globals.python_paths;
+  bool any_path = paths != nullptr && paths->nelts > 0;
+  if (!any_path && globals.home_site_packages == nullptr) return true;
+  Ref site = Ref::steal(PyImport_ImportModule("site"));
+  if (!site) return false;
+  auto snapshot = [] {
+    PyObject* path = PySys_GetObject("path");  // borrowed
+    return Ref::steal(path != nullptr ? PySequence_List(path) : PyList_New(0));
+  };
+  if (globals.home_site_packages != nullptr) {
+    Ref before = snapshot();
+    if (!before || !add_site_directories(site.get(), globals.home_site_packages) ||
+        !place_new_entries(before.get(), Placement::kBeforeSystemSites)) {
+      return false;
+    }
+  }
+  if (!any_path) return true;
+  Ref before = snapshot();
+  if (!before) return false;
+  const auto* entries = reinterpret_cast<const char* const*>(paths->elts);
+  for (int i = 0; i < paths->nelts; ++i) {
+    if (!add_site_directories(site.get(), entries[i])) return false;
+  }
+  return place_new_entries(before.get(), Placement::kFront);
 }
 
 // `import mod_wsgi` inside the application sees this interpreter's names and FileWrapper.

@@ -460,8 +460,7 @@ const char* directive_python_home(cmd_parms* cmd, void* /*mconfig*/, const char*
   std::string site = lib + "/site-packages";
   if (apr_stat(&info, site.c_str(), APR_FINFO_TYPE, cmd->temp_pool) == APR_SUCCESS &&
       info.filetype == APR_DIR) {
-    *static_cast<const char**>(apr_array_push(globals(cmd->pool).python_paths)) =
-        apr_pstrdup(cmd->pool, site.c_str());
+    globals(cmd->pool).home_site_packages = apr_pstrdup(cmd->pool, site.c_str());
   }
   return nullptr;
 }

@@ -861,19 +861,55 @@ def test_callable_object(apache, validated):
 
 def test_python_path(apache):
     app = '''
+        import json, sys
         import first, second, third
+        import bottle
 
         def application(environ, start_response):
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [(first.X + second.X + third.X).encode()]
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"x": first.X + second.X + third.X, "bottle": bottle.X,
+                                "path": sys.path[:4]}).encode()]
     '''
     srv = apache(ALIAS + "WSGIPythonPath @ROOT@/lib1:@ROOT@/lib2\n",
                  files={"app.wsgi": app, "../lib1/first.py": "X = 'a'\n",
                         "../lib2/second.py": "X = 'b'\n",
                         # .pth files are processed (site.addsitedir)
                         "../lib1/extra.pth": "@ROOT@/lib3\n",
-                        "../lib3/third.py": "X = 'c'\n"})
-    assert srv.get("/app").text == "abc"
+                        "../lib3/third.py": "X = 'c'\n",
+                        # a project's copy of a package Debian also has (python3-bottle)
+                        "../lib2/bottle.py": "X = 'project copy'\n"})
+    answer = srv.get("/app").json()
+    assert answer["x"] == "abc"
+    # First in sys.path after the module's own package, as mod_wsgi puts them: the project's
+    # copy wins over the system's.
+    assert answer["bottle"] == "project copy"
+    assert answer["path"][1:] == [str(srv.root / d) for d in ("lib1", "lib3", "lib2")]
+    assert answer["path"][0].endswith("python")
+
+
+def test_python_home_site_packages_come_before_the_systems(apache):
+    # A virtual environment's packages win over Debian's (as when it is the running Python),
+    # but not over the standard library; WSGIPythonPath still comes first.
+    app = '''
+        import json, sys
+        import bottle
+
+        def application(environ, start_response):
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [json.dumps({"bottle": bottle.X, "path": sys.path}).encode()]
+    '''
+    site = "../venv/lib/python3.11/site-packages"
+    srv = apache(ALIAS + "WSGIPythonHome @ROOT@/venv\nWSGIPythonPath @ROOT@/lib1\n",
+                 files={"app.wsgi": app, "../lib1/first.py": "X = 1\n",
+                        f"{site}/bottle.py": "X = 'venv copy'\n"})
+    answer = srv.get("/app").json()
+    assert answer["bottle"] == "venv copy"
+    path = answer["path"]
+    venv = str(srv.root / site[3:])
+    assert path[1] == str(srv.root / "lib1")
+    assert path.index("/usr/lib/python3.11") < path.index(venv)
+    assert path.index(venv) < min(i for i, p in enumerate(path) if p.endswith("-packages")
+                                  and p != venv)
 
 
 def test_concurrent_first_requests_load_the_script_once(apache):
