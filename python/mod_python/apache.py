@@ -609,11 +609,40 @@ def _restrict_signals() -> None:
     signal_module.signal = signal
 
 
-def _interpreter_started(c_version: str, restrict_signals: bool = True) -> str:
+class _RestrictedStream:
+    """sys.stdin / sys.stdout under WSGIRestrictStdin / WSGIRestrictStdout On: any use raises,
+    so code that would read from or write to a server's standard streams (portable WSGI
+    applications must not) is found. ``flush()`` stays harmless: Python itself calls it when
+    the interpreter ends."""
+
+    def __init__(self, name: str) -> None:
+        object.__setattr__(self, "_name", name)
+
+    def __getattr__(self, attribute: str) -> Any:
+        raise OSError(f"{self._name} access restricted by mod_wsgi")
+
+    def __setattr__(self, attribute: str, value: Any) -> None:
+        raise OSError(f"{self._name} access restricted by mod_wsgi")
+
+    def __iter__(self) -> Any:
+        raise OSError(f"{self._name} access restricted by mod_wsgi")
+
+    def flush(self) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return f"<restricted {self._name}>"
+
+
+def _interpreter_started(c_version: str, restrict_signals: bool = True,
+                         restrict_stdin: bool = False, restrict_stdout: bool = False) -> str:
     """Per-interpreter set-up; returns a warning text or ''."""
     # print() and sys.stderr must end up in Apache's error log, never on the client.
-    sys.stdout = _error_log_stream(APLOG_NOTICE, "<stdout>")
+    sys.stdout = _RestrictedStream("sys.stdout") if restrict_stdout else \
+        _error_log_stream(APLOG_NOTICE, "<stdout>")
     sys.stderr = _error_log_stream(APLOG_ERR, "<stderr>")
+    if restrict_stdin:
+        sys.stdin = _RestrictedStream("sys.stdin")
     if restrict_signals:
         _restrict_signals()
     from mod_python import version as _version

@@ -75,6 +75,15 @@ struct WsgiGlobals {
   bool restrict_embedded;
   bool restrict_signal = true;  // WSGIRestrictSignal: signal.signal() is a logged no-op
   bool any_wsgi;                // some WSGI directive was used (enables the translate hook)
+  // How Python runs in the children (mod_wsgi's process-wide directives).
+  int python_optimize = 0;                        // WSGIPythonOptimize
+  const char* hash_seed = nullptr;                // WSGIPythonHashSeed: null = random
+  apr_array_header_t* warning_filters = nullptr;  // WSGIPythonWarnings (const char*)
+  bool dont_write_bytecode = false;               // WSGIDontWriteBytecode
+  const char* python_eggs = nullptr;              // WSGIPythonEggs: PYTHON_EGG_CACHE
+  double switch_interval = 0;                     // WSGISwitchInterval (seconds)
+  bool restrict_stdin = false;                    // WSGIRestrictStdin
+  bool restrict_stdout = false;                   // WSGIRestrictStdout
 };
 
 WsgiGlobals& wsgi_globals() noexcept;

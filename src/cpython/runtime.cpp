@@ -2,6 +2,7 @@
 #include "cpython/runtime.h"
 
 #include "cpython/interpreter_registry.h"
+#include "cpython/ref.h"
 
 namespace mp::cpython {
 namespace {
@@ -15,6 +16,35 @@ bool set_wide(PyConfig* config, wchar_t** field, const std::string& value, std::
     return false;
   }
   return true;
+}
+
+bool add_warning_filters(PyConfig* config, const std::vector<std::string>& filters,
+                         std::string* error) {
+  for (const std::string& filter : filters) {
+    wchar_t* wide = Py_DecodeLocale(filter.c_str(), nullptr);
+    if (wide == nullptr) {
+      if (error) *error = "cannot decode warning filter '" + filter + "'";
+      return false;
+    }
+    PyStatus status = PyWideStringList_Append(&config->warnoptions, wide);
+    PyMem_RawFree(wide);
+    if (PyStatus_Exception(status)) {
+      if (error) *error = status.err_msg ? status.err_msg : "PyWideStringList_Append failed";
+      return false;
+    }
+  }
+  return true;
+}
+
+// Settings that exist only as calls once Python runs (the GIL is held). The directive
+// checked the value, so a failure here is not expected; Python then keeps its default.
+void apply_after_start(const RuntimeOptions& options) {
+  if (options.switch_interval <= 0) return;
+  Ref sys = Ref::steal(PyImport_ImportModule("sys"));
+  Ref done = sys ? Ref::steal(PyObject_CallMethod(sys.get(), "setswitchinterval", "d",
+                                                  options.switch_interval))
+                 : Ref{};
+  if (!done) PyErr_Clear();
 }
 
 }  // namespace
@@ -35,12 +65,18 @@ bool start_python(const RuntimeOptions& options, std::string* error) noexcept {
     config.install_signal_handlers = 0;
     config.parse_argv = 0;
     config.optimization_level = options.optimization_level;
+    config.write_bytecode = options.write_bytecode ? 1 : 0;
+    if (options.hash_seed) {
+      config.use_hash_seed = 1;
+      config.hash_seed = *options.hash_seed;
+    }
     // The interpreter's prefix is computed from this path, never from whatever python3 comes
     // first on PATH (a pyenv build there would give a foreign stdlib).
     bool ok = set_wide(&config, &config.program_name, MP_PYTHON_BIN, error);
     if (ok && !options.python_home.empty()) {
       ok = set_wide(&config, &config.home, options.python_home, error);
     }
+    if (ok) ok = add_warning_filters(&config, options.warning_filters, error);
     if (ok) {
       PyStatus status = Py_InitializeFromConfig(&config);
       if (PyStatus_Exception(status)) {
@@ -51,6 +87,7 @@ bool start_python(const RuntimeOptions& options, std::string* error) noexcept {
     PyConfig_Clear(&config);
     if (!ok) return false;
     InterpreterRegistry::instance().adopt_main(PyThreadState_Get());
+    apply_after_start(options);
     PyEval_SaveThread();
     g_started = true;
     return true;

@@ -15,6 +15,7 @@
 #include "handlers/wsgi_dispatch.h"
 #include "module/config.h"
 #include "module/session_cache.h"
+#include "module/wsgi_runtime_directives.h"
 #include "python/interpreter_setup.h"
 #include "python/module_state.h"
 
@@ -123,6 +124,7 @@ void child_init(apr_pool_t* pchild, server_rec* s) noexcept {
     const apache::ModuleConfig* cfg = apache::server_config(s);
     cpython::RuntimeOptions options;
     options.optimization_level = apache::is_on(cfg->optimize, false) ? 2 : 0;
+    apply_wsgi_runtime_settings(&options);
     options.builtin_name = "_apache";
     options.builtin_init = &python::init_apache_module;
     std::string error;

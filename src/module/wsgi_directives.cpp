@@ -13,6 +13,7 @@
 #include "apache/log.h"
 #include "apache/wsgi_config.h"
 #include "module/config.h"
+#include "module/wsgi_runtime_directives.h"
 
 namespace mp::apache {
 
@@ -481,6 +482,9 @@ cmd_func as_cmd(F f) {
 }
 
 void* info(const char* text) { return const_cast<char*>(text); }
+void* runtime_flag_info_ptr(RuntimeFlag which) {
+  return const_cast<RuntimeFlag*>(runtime_flag_info(which));
+}
 void* flag_info(int which) { return const_cast<int*>(&kFlagIds[which]); }
 void* hook_info(int which) { return const_cast<int*>(&kHookScriptIds[which]); }
 
@@ -547,7 +551,6 @@ void reset_wsgi_globals() noexcept { apache::wsgi_globals() = apache::WsgiGlobal
 namespace {
 constexpr const char* kDaemonOnly =
     "daemon mode is not yet supported by this module (embedded mode only)";
-constexpr const char* kRuntimeTuning = "the interpreter keeps its default for this setting";
 }  // namespace
 
 const command_rec* wsgi_commands() noexcept {
@@ -617,17 +620,28 @@ const command_rec* wsgi_commands() noexcept {
                        "[application-group=]"),
       MP_WSGI_FLAG("WSGIGroupAuthoritative", kGroupAuthoritative, kAuthConf,
                    "Off: a user outside the wsgi-group groups is left to other Require lines"),
-      MP_WSGI_NO_EFFECT("WSGIPythonEggs", RSRC_CONF, kRuntimeTuning),
-      MP_WSGI_NO_EFFECT("WSGIPythonOptimize", RSRC_CONF, "use PythonOptimize"),
-      MP_WSGI_NO_EFFECT("WSGIPythonHashSeed", RSRC_CONF, kRuntimeTuning),
-      MP_WSGI_NO_EFFECT("WSGIPythonWarnings", RSRC_CONF, kRuntimeTuning),
-      MP_WSGI_NO_EFFECT("WSGIDontWriteBytecode", RSRC_CONF, kRuntimeTuning),
+      AP_INIT_TAKE1("WSGIPythonEggs", as_cmd(directive_python_eggs), nullptr, RSRC_CONF,
+                    "directory for PYTHON_EGG_CACHE"),
+      AP_INIT_TAKE1("WSGIPythonOptimize", as_cmd(directive_python_optimize), nullptr, RSRC_CONF,
+                    "0, 1 or 2: Python's optimisation level (-O, -OO)"),
+      AP_INIT_TAKE1("WSGIPythonHashSeed", as_cmd(directive_python_hash_seed), nullptr, RSRC_CONF,
+                    "random or 0..4294967295 (PYTHONHASHSEED)"),
+      AP_INIT_TAKE1("WSGIPythonWarnings", as_cmd(directive_python_warnings), nullptr, RSRC_CONF,
+                    "a warning filter, as for python -W (repeatable)"),
+      AP_INIT_FLAG("WSGIDontWriteBytecode", as_cmd(directive_runtime_flag),
+                   runtime_flag_info_ptr(RuntimeFlag::kDontWriteBytecode), RSRC_CONF,
+                   "On: no .pyc files are written"),
       MP_WSGI_NO_EFFECT("WSGIDestroyInterpreter", RSRC_CONF,
                         "interpreters are never finalised; shutdown callbacks still run"),
-      MP_WSGI_NO_EFFECT("WSGIRestrictStdin", RSRC_CONF, kRuntimeTuning),
-      MP_WSGI_NO_EFFECT("WSGIRestrictStdout", RSRC_CONF, kRuntimeTuning),
+      AP_INIT_FLAG("WSGIRestrictStdin", as_cmd(directive_runtime_flag),
+                   runtime_flag_info_ptr(RuntimeFlag::kRestrictStdin), RSRC_CONF,
+                   "On: any use of sys.stdin raises OSError"),
+      AP_INIT_FLAG("WSGIRestrictStdout", as_cmd(directive_runtime_flag),
+                   runtime_flag_info_ptr(RuntimeFlag::kRestrictStdout), RSRC_CONF,
+                   "On: any use of sys.stdout raises OSError"),
       MP_WSGI_NO_EFFECT("WSGICaseSensitivity", RSRC_CONF, "script paths are case sensitive"),
-      MP_WSGI_NO_EFFECT("WSGISwitchInterval", RSRC_CONF, kRuntimeTuning),
+      AP_INIT_TAKE1("WSGISwitchInterval", as_cmd(directive_switch_interval), nullptr, RSRC_CONF,
+                    "seconds: sys.setswitchinterval() at start"),
       MP_WSGI_NO_EFFECT("WSGIPerInterpreterGIL", RSRC_CONF, "needs Python 3.12 or later"),
       MP_WSGI_NO_EFFECT("WSGIFreeThreading", RSRC_CONF, "needs a free-threaded Python build"),
       MP_WSGI_NO_EFFECT("WSGIVerboseDebugging", RSRC_CONF, "use LogLevel python:debug"),

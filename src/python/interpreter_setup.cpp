@@ -81,9 +81,11 @@ bool prepare_interpreter(cpython::Interpreter& interp, const cpython::Gil& gil,
       return false;
     }
   }
-  Ref init = Ref::steal(
-      PyObject_CallMethod(data->apache_py.get(), "_interpreter_started", "sO", MP_VERSION_STRING,
-                          apache::wsgi_globals().restrict_signal ? Py_True : Py_False));
+  const apache::WsgiGlobals& wsgi = apache::wsgi_globals();
+  Ref init = Ref::steal(PyObject_CallMethod(
+      data->apache_py.get(), "_interpreter_started", "sOOO", MP_VERSION_STRING,
+      wsgi.restrict_signal ? Py_True : Py_False, wsgi.restrict_stdin ? Py_True : Py_False,
+      wsgi.restrict_stdout ? Py_True : Py_False));
   if (!init) return false;
   if (PyUnicode_Check(init.get())) {
     const char* problem = PyUnicode_AsUTF8(init.get());

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import subprocess
 import time
 
 import pytest
@@ -1300,9 +1301,84 @@ def test_restrict_embedded(apache):
 
 
 def test_no_effect_directive_warns(apache):
-    srv = env_server(apache, ALIAS + "WSGIPythonOptimize 1\nWSGISocketPrefix run/wsgi\n")
+    srv = env_server(apache, ALIAS + "WSGIVerboseDebugging On\nWSGISocketPrefix run/wsgi\n")
     assert srv.get("/app").status_code == 200
-    assert "WSGIPythonOptimize" in srv.wait_for_log("MP2001.*WSGIPythonOptimize")
+    assert "WSGIVerboseDebugging" in srv.wait_for_log("MP2001.*WSGIVerboseDebugging")
+
+
+RUNTIME_APP = '''
+    import json, os, sys
+
+
+    def attempt(action):
+        try:
+            action()
+            return "allowed"
+        except OSError as exc:
+            return str(exc)
+
+
+    def application(environ, start_response):
+        out = {"optimize": sys.flags.optimize, "hash": hash("mod_python"),
+               "randomized": sys.flags.hash_randomization, "warnoptions": sys.warnoptions,
+               "dont_write_bytecode": sys.dont_write_bytecode,
+               "eggs": os.environ.get("PYTHON_EGG_CACHE"),
+               "switch": sys.getswitchinterval(),
+               "print": attempt(lambda: print("to stdout")),
+               "stdin": attempt(lambda: sys.stdin.read()),
+               "flush": attempt(sys.stdout.flush)}
+        start_response("200 OK", [("Content-Type", "application/json")])
+        return [json.dumps(out).encode()]
+'''
+
+
+def test_python_runtime_directives(apache):
+    snippet = ALIAS + ("WSGIPythonOptimize 1\nWSGIPythonHashSeed 4242\n"
+                       "WSGIPythonWarnings ignore::DeprecationWarning\n"
+                       "WSGIPythonWarnings error::ResourceWarning\n"
+                       "WSGIDontWriteBytecode On\nWSGIPythonEggs /tmp/egg-cache\n"
+                       "WSGISwitchInterval 0.002\n"
+                       "WSGIRestrictStdout On\nWSGIRestrictStdin On\n")
+    for group in ("%{GLOBAL}", "%{RESOURCE}"):  # the main interpreter and a sub-interpreter
+        srv = apache(snippet + f"WSGIApplicationGroup {group}\n",
+                     files={"app.wsgi": script(RUNTIME_APP)})
+        got = srv.get("/app").json()
+        expected_hash = subprocess.run(
+            ["/usr/bin/python3.11", "-c", "print(hash('mod_python'))"], check=True,
+            env={"PYTHONHASHSEED": "4242"}, capture_output=True, text=True).stdout.strip()
+        assert got["hash"] == int(expected_hash)
+        assert got["randomized"] == 1 and got["optimize"] == 1
+        assert got["warnoptions"] == ["ignore::DeprecationWarning", "error::ResourceWarning"]
+        assert got["dont_write_bytecode"] is True
+        assert got["eggs"] == "/tmp/egg-cache"
+        assert got["switch"] == pytest.approx(0.002)
+        assert got["print"] == "sys.stdout access restricted by mod_wsgi"
+        assert got["stdin"] == "sys.stdin access restricted by mod_wsgi"
+        assert got["flush"] == "allowed"
+        srv.stop()
+        assert "Exception ignored" not in srv.error_log()  # not even at interpreter exit
+
+
+def test_python_runtime_defaults(apache):
+    srv = apache(ALIAS, files={"app.wsgi": script(RUNTIME_APP)})
+    got = srv.get("/app").json()
+    assert got["optimize"] == 0 and got["randomized"] == 1 and got["warnoptions"] == []
+    assert got["print"] == "allowed" and got["flush"] == "allowed"
+    assert srv.wait_for_log("to stdout")  # print() goes to the error log
+
+
+@pytest.mark.parametrize("line,message", [
+    ("WSGIPythonOptimize 3", "expects 0, 1 or 2"),
+    ("WSGIPythonHashSeed -1", "expects 'random' or a number"),
+    ("WSGIPythonHashSeed 4294967296", "expects 'random' or a number"),
+    ("WSGISwitchInterval 0", "greater than 0"),
+    ("WSGISwitchInterval fast", "greater than 0"),
+    ("<Location /x>\nWSGIRestrictStdout On\n</Location>", "not allowed in <Location>"),
+])
+def test_python_runtime_directives_refuse_bad_values(apache, line, message):
+    with pytest.raises(pytest.fail.Exception) as info:
+        apache(ALIAS + line + "\n", files={"app.wsgi": script(ENV_APP)})
+    assert message in str(info.value), str(info.value)
 
 
 def test_ifmodule_sections_together(apache):
