@@ -4,8 +4,11 @@
 
 #include <structmember.h>
 
+#include <array>
+#include <cstdio>
+#include <cstdlib>
 #include <new>
-#include <vector>
+#include <span>
 
 namespace mp::python {
 
@@ -70,28 +73,30 @@ PyObject* request_repr(PyObject* self) {
                               req->r->uri ? req->r->uri : "?");
 }
 
-// Both tables are deliberately never destroyed: the type keeps pointing at them, and worker
-// threads may still run Python while exit() runs static destructors.
-std::vector<PyMethodDef>& all_methods() {
-  static auto* methods = new std::vector<PyMethodDef>([] {
-    std::vector<PyMethodDef> out;
-    for (auto& m : request_io_methods()) out.push_back(m);
-    for (auto& m : request_misc_methods()) out.push_back(m);
-    for (auto& m : request_wsgi_methods()) out.push_back(m);
-    out.push_back({nullptr, nullptr, 0, nullptr});
-    return out;
-  }());
-  return *methods;
-}
+// The type's method and attribute tables, gathered from the files that define them. Plain
+// static arrays: never destroyed (the type keeps pointing at them, and worker threads may
+// still run Python while exit() runs static destructors) and never allocated, since this
+// runs whenever httpd loads the module, once per restart.
+constexpr std::size_t kMaxMethods = 256;
+constexpr std::size_t kMaxGetsets = 256;
+std::array<PyMethodDef, kMaxMethods> g_methods{};
+std::array<PyGetSetDef, kMaxGetsets> g_getsets{};
 
-std::vector<PyGetSetDef>& all_getsets() {
-  static auto* getsets = new std::vector<PyGetSetDef>([] {
-    std::vector<PyGetSetDef> out;
-    for (auto& g : request_getsets()) out.push_back(g);
-    out.push_back({nullptr, nullptr, nullptr, nullptr, nullptr});
-    return out;
-  }());
-  return *getsets;
+// Copies `parts` into `table`, leaving its last entry the null sentinel.
+template <typename Def, std::size_t N, typename... Parts>
+void gather(std::array<Def, N>& table, const Parts&... parts) {
+  std::size_t used = 0;
+  auto add = [&](std::span<Def> part) {
+    for (const Def& def : part) {
+      if (used + 1 >= N) {  // a fixed table too small is a build mistake: fail at once
+        std::fputs("mod_python: request type table too small\n", stderr);
+        std::abort();
+      }
+      table.at(used++) = def;
+    }
+  };
+  (add(parts), ...);
+  table.at(used) = Def{};
 }
 
 PyMemberDef g_members[] = {
@@ -111,8 +116,10 @@ PyType_Slot g_slots[] = {
 };
 
 PyType_Slot* slots() {
-  g_slots[5].pfunc = all_methods().data();
-  g_slots[6].pfunc = all_getsets().data();
+  gather(g_methods, request_io_methods(), request_misc_methods(), request_wsgi_methods());
+  gather(g_getsets, request_getsets());
+  g_slots[5].pfunc = g_methods.data();
+  g_slots[6].pfunc = g_getsets.data();
   return g_slots;
 }
 
