@@ -46,6 +46,18 @@ void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std:
   }
 }
 
+void log_wsgi_server(int level, apr_status_t status, const server_rec* s, std::string_view id,
+                     std::string_view message) noexcept {
+  int index = wsgi_module.module_index >= 0 ? wsgi_module.module_index : python_module.module_index;
+  if (id.empty()) {
+    ap_log_error_(__FILE__, __LINE__, index, level, status, s, "%.*s", length_of(message),
+                  message.data());
+  } else {
+    ap_log_error_(__FILE__, __LINE__, index, level, status, s, "%.*s: %.*s", length_of(id),
+                  id.data(), length_of(message), message.data());
+  }
+}
+
 void log_connection(int level, apr_status_t status, const conn_rec* c, std::string_view id,
                     std::string_view message) noexcept {
   if (id.empty()) {

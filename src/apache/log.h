@@ -16,6 +16,8 @@ void log_request(int level, apr_status_t status, const request_rec* r, std::stri
 // `LogLevel wsgi:info` and log greps written for mod_wsgi keep working.
 void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std::string_view id,
                       std::string_view message) noexcept;
+void log_wsgi_server(int level, apr_status_t status, const server_rec* s, std::string_view id,
+                     std::string_view message) noexcept;
 void log_connection(int level, apr_status_t status, const conn_rec* c, std::string_view id,
                     std::string_view message) noexcept;
 

@@ -39,6 +39,11 @@ bool add_warning_filters(PyConfig* config, const std::vector<std::string>& filte
 // Settings that exist only as calls once Python runs (the GIL is held). The directive
 // checked the value, so a failure here is not expected; Python then keeps its default.
 void apply_after_start(const RuntimeOptions& options) {
+  // threading.main_thread() is the thread that first imports threading: make it this one (the
+  // child's own main thread, as under mod_wsgi), not whichever request thread imports it
+  // first, which asyncio.get_event_loop() would then treat as the main thread.
+  Ref threading = Ref::steal(PyImport_ImportModule("threading"));
+  if (!threading) PyErr_Clear();
   if (options.switch_interval <= 0) return;
   Ref sys = Ref::steal(PyImport_ImportModule("sys"));
   Ref done = sys ? Ref::steal(PyObject_CallMethod(sys.get(), "setswitchinterval", "d",

@@ -2,6 +2,7 @@
 #include "handlers/wsgi_script.h"
 
 #include <apr_md5.h>
+#include <unistd.h>
 
 #include <cstring>
 #include <fstream>
@@ -9,8 +10,10 @@
 #include <string>
 #include <string_view>
 
+#include "apache/log.h"
 #include "apache/wsgi_config.h"
 #include "handlers/handler_cache.h"
+#include "python/interpreter_setup.h"
 
 namespace mp::handlers {
 
@@ -148,6 +151,13 @@ void set_module_spec(PyObject* dict, const std::string& name, PyObject* file) {
   }
 }
 
+// Process lifecycle lines, shown with LogLevel wsgi:info (spec mod_wsgi-compat §9.8).
+void log_lifecycle(std::string_view id, const std::string& text) {
+  apache::log_wsgi_server(
+      APLOG_INFO, 0, python::process_context().main_server, id,
+      "mod_wsgi (pid=" + std::to_string(static_cast<long>(getpid())) + "): " + text);
+}
+
 Ref load(const char* path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) {
@@ -213,6 +223,8 @@ WsgiInterpreterData* wsgi_data(const cpython::Gil& gil, cpython::Interpreter& in
     delete data;
     return nullptr;
   }
+  data->application_group = application_group;
+  log_lifecycle("MP2133", "interpreter '" + application_group + "' set up for WSGI");
   handler->wsgi = data;  // lives as long as the interpreter: the process
   return data;
 }
@@ -234,6 +246,9 @@ PyObject* wsgi_script_module(const cpython::Gil& gil, WsgiInterpreterData& data,
   }
   it = data.scripts.find(path);
   if (current(it)) return it->second.module.get();
+  log_lifecycle(it == data.scripts.end() ? "MP2134" : "MP2135",
+                std::string(it == data.scripts.end() ? "loading" : "reloading") + " WSGI script '" +
+                    path + "' in interpreter '" + data.application_group + "'");
   Ref module = load(path);
   if (!module) {
     data.scripts.erase(path);

@@ -22,7 +22,8 @@ struct WsgiScript {
 struct WsgiInterpreterData {
   wsgi::Types types;
   std::unordered_map<std::string, WsgiScript> scripts;
-  std::mutex load_mutex;  // serialises loading (taken without the GIL)
+  std::mutex load_mutex;          // serialises loading (taken without the GIL)
+  std::string application_group;  // the group that first served WSGI here (for log lines)
 };
 
 // The WSGI state of `interp` (attached, GIL held); null with a Python exception set when it

@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import subprocess
 import time
 
@@ -1054,6 +1055,30 @@ def test_script_reloading(apache, setting, scope):
         assert text == "CHANGED:2"
 
 
+def test_lifecycle_is_logged_at_wsgi_info(apache):
+    srv = apache(ALIAS + "LogLevel warn wsgi:info\nWSGIPythonPath @ROOT@/lib\n",
+                 files={"app.wsgi": script(RELOAD_APP),
+                        "../lib/reload_helper.py": "loads = []\n"})
+    path = srv.docroot / "app.wsgi"
+    with srv.session() as s:
+        assert s.get(srv.url("/app")).text == "VERSION:1"
+        st = path.stat()
+        os.utime(path, (st.st_atime, st.st_mtime + 5))
+        assert s.get(srv.url("/app")).text == "VERSION:2"
+    group = f"127.0.0.1:{srv.port}|/app"
+    assert srv.wait_for_log(rf"\[wsgi:info\].*MP2133: mod_wsgi \(pid=\d+\): interpreter "
+                            rf"'{re.escape(group)}' set up for WSGI")
+    srv.wait_for_log(rf"MP2134: .*loading WSGI script '{re.escape(str(path))}' in interpreter "
+                     rf"'{re.escape(group)}'")
+    srv.wait_for_log(rf"MP2135: .*reloading WSGI script '{re.escape(str(path))}'")
+
+
+def test_lifecycle_is_not_logged_by_default(apache):
+    srv = env_server(apache)
+    assert srv.get("/app").status_code == 200
+    assert "MP2134" not in srv.error_log()
+
+
 # ------------------------------------------------------------------- proxy headers
 
 
@@ -1357,6 +1382,29 @@ def test_python_runtime_directives(apache):
         assert got["flush"] == "allowed"
         srv.stop()
         assert "Exception ignored" not in srv.error_log()  # not even at interpreter exit
+
+
+MAIN_THREAD_APP = '''
+    import threading
+
+
+    def application(environ, start_response):
+        main = threading.current_thread() is threading.main_thread()
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"main" if main else b"worker"]
+'''
+
+
+def test_the_main_thread_is_the_childs_own_in_the_main_interpreter(apache):
+    # Under a threaded MPM no request thread is Python's main thread (asyncio and signal code
+    # test for it), whichever thread served first; under prefork the child's main thread
+    # serves every request.
+    srv = apache(ALIAS + "WSGIApplicationGroup %{GLOBAL}\n",
+                 files={"app.wsgi": script(MAIN_THREAD_APP)})
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        answers = set(pool.map(lambda _: srv.get("/app").text, range(48)))
+    threaded = os.environ.get("MP_TEST_MPM", "event") != "prefork"
+    assert answers == ({"worker"} if threaded else {"main"})
 
 
 def test_python_runtime_defaults(apache):
