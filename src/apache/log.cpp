@@ -7,6 +7,11 @@ namespace {
 // What APLOG_USE_MODULE would declare; spelled out because the record has C linkage.
 int* const aplog_module_index = &python_module.module_index;
 
+// Lines tagged [wsgi:...]: the wsgi_module record's index, when httpd registered it.
+int wsgi_log_index() noexcept {
+  return wsgi_module.module_index >= 0 ? wsgi_module.module_index : python_module.module_index;
+}
+
 int length_of(std::string_view text) noexcept {
   constexpr std::size_t kMax = 8192;
   return static_cast<int>(text.size() < kMax ? text.size() : kMax);
@@ -36,7 +41,7 @@ void log_request(int level, apr_status_t status, const request_rec* r, std::stri
 
 void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std::string_view id,
                       std::string_view message) noexcept {
-  int index = wsgi_module.module_index >= 0 ? wsgi_module.module_index : python_module.module_index;
+  int index = wsgi_log_index();
   if (id.empty()) {
     ap_log_rerror_(__FILE__, __LINE__, index, level, status, r, "%.*s", length_of(message),
                    message.data());
@@ -48,7 +53,7 @@ void log_wsgi_request(int level, apr_status_t status, const request_rec* r, std:
 
 void log_wsgi_server(int level, apr_status_t status, const server_rec* s, std::string_view id,
                      std::string_view message) noexcept {
-  int index = wsgi_module.module_index >= 0 ? wsgi_module.module_index : python_module.module_index;
+  int index = wsgi_log_index();
   if (id.empty()) {
     ap_log_error_(__FILE__, __LINE__, index, level, status, s, "%.*s", length_of(message),
                   message.data());

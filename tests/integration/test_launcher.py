@@ -352,12 +352,19 @@ def test_closing_the_terminal_stops_the_server(tmp_path):
             proc.wait()
 
 
-def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
+def _private_tmpdir(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """A TMPDIR of the test's own (where `serve` makes its server root) and the launcher's
+    environment using it."""
     temp = tmp_path / "tmp"
     temp.mkdir()
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(REPO / "python")
     env["TMPDIR"] = str(temp)
+    return temp, env
+
+
+def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
+    temp, env = _private_tmpdir(tmp_path)
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -373,11 +380,7 @@ def test_serve_on_a_taken_port_says_so_and_leaves_no_temporary_root(tmp_path):
 
 
 def test_a_root_left_by_a_killed_launcher_is_swept_by_the_next_one(tmp_path):
-    temp = tmp_path / "tmp"
-    temp.mkdir()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
-    env["PYTHONPATH"] = str(REPO / "python")
-    env["TMPDIR"] = str(temp)
+    temp, env = _private_tmpdir(tmp_path)
     command = [sys.executable, "-m", "mod_python.launcher", "serve", "--module", str(MODULE_SO),
                "--app-dir", str(REPO / "examples")] + _preload_args()
     port = launcher.free_port()
