@@ -77,7 +77,7 @@ struct WsgiGlobals {
   bool any_wsgi;                // some WSGI directive was used (enables the translate hook)
   // How Python runs in the children (mod_wsgi's process-wide directives).
   int python_optimize = 0;                        // WSGIPythonOptimize
-  const char* hash_seed = nullptr;                // WSGIPythonHashSeed: null = random
+  long long hash_seed = -1;                       // WSGIPythonHashSeed: -1 = random
   apr_array_header_t* warning_filters = nullptr;  // WSGIPythonWarnings (const char*)
   bool dont_write_bytecode = false;               // WSGIDontWriteBytecode
   const char* python_eggs = nullptr;              // WSGIPythonEggs: PYTHON_EGG_CACHE

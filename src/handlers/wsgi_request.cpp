@@ -55,15 +55,14 @@ unsigned group_port(const request_rec* r, const server_rec* s) {
 
 std::string expand_group_at(const request_rec* r, const server_rec* s, std::string_view value,
                             const std::string& script_name, int depth) {
-  unsigned port = group_port(r, s);
   if (value == "%{GLOBAL}" || value.empty()) return "";
-  if (value == "%{SERVER}") return with_port(s->server_hostname, port);
+  if (value == "%{SERVER}") return with_port(s->server_hostname, group_port(r, s));
   if (value == "%{HOST}") {
     const char* host = r != nullptr && r->hostname != nullptr ? r->hostname : s->server_hostname;
-    return with_port(host, port);
+    return with_port(host, group_port(r, s));
   }
   if (value == "%{RESOURCE}") {
-    return with_port(s->server_hostname, port) + "|" + script_name;
+    return with_port(s->server_hostname, group_port(r, s)) + "|" + script_name;
   }
   if (value.size() > 7 && value.substr(0, 6) == "%{ENV:" && value.back() == '}') {
     std::string var(value.substr(6, value.size() - 7));

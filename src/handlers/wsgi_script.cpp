@@ -39,13 +39,13 @@ std::string module_name_for(const char* path) {
 enum class Placement { kFront, kBeforeSystemSites };
 
 bool is_site_directory(PyObject* entry) {
-  if (!PyUnicode_Check(entry)) return false;
-  Ref dist = Ref::steal(PyUnicode_FromString("dist-packages"));
-  Ref site = Ref::steal(PyUnicode_FromString("site-packages"));
-  if (!dist || !site) return false;
-  Py_ssize_t end = PyUnicode_GET_LENGTH(entry);
-  return PyUnicode_Tailmatch(entry, dist.get(), 0, end, 1) == 1 ||
-         PyUnicode_Tailmatch(entry, site.get(), 0, end, 1) == 1;
+  const char* text = PyUnicode_Check(entry) ? PyUnicode_AsUTF8(entry) : nullptr;
+  if (text == nullptr) {
+    PyErr_Clear();  // not a str, or not encodable: not a site directory
+    return false;
+  }
+  std::string_view path(text);
+  return path.ends_with("dist-packages") || path.ends_with("site-packages");
 }
 
 // Moves the entries of sys.path that are not in `before` to `placement`, keeping their order.

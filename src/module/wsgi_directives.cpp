@@ -319,10 +319,21 @@ enum FlagId : int {
   kRestrictEmbedded,
   kRestrictSignal,
   kGroupAuthoritative,
+  kDontWriteBytecode,
+  kRestrictStdin,
+  kRestrictStdout,
 };
 const int kFlagIds[] = {kPassAuthorization, kChunkedRequest, kScriptReloading,
                         kErrorOverride,     kEnableSendfile, kPassApacheRequest,
-                        kRestrictEmbedded,  kRestrictSignal, kGroupAuthoritative};
+                        kRestrictEmbedded,  kRestrictSignal, kGroupAuthoritative,
+                        kDontWriteBytecode, kRestrictStdin,  kRestrictStdout};
+
+// How Python starts in the children: one setting for the whole process (main server only).
+const char* set_startup_flag(cmd_parms* cmd, bool* setting, int on) {
+  if (const char* err = ap_check_cmd_context(cmd, GLOBAL_ONLY)) return err;
+  *setting = on != 0;
+  return nullptr;
+}
 
 const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
   WsgiConfig* w = wsgi_of(cmd, mconfig);
@@ -351,6 +362,12 @@ const char* directive_flag(cmd_parms* cmd, void* mconfig, int on) {
     case kRestrictSignal:
       apache::wsgi_globals().restrict_signal = on != 0;
       break;
+    case kDontWriteBytecode:
+      return set_startup_flag(cmd, &apache::wsgi_globals().dont_write_bytecode, on);
+    case kRestrictStdin:
+      return set_startup_flag(cmd, &apache::wsgi_globals().restrict_stdin, on);
+    case kRestrictStdout:
+      return set_startup_flag(cmd, &apache::wsgi_globals().restrict_stdout, on);
     case kGroupAuthoritative:
       // httpd 2.4 combines Require lines itself (<RequireAny>, <RequireAll>): a provider that
       // gave up its "denied" would open <RequireAll> sections. mod_wsgi ignores it there too.
@@ -482,9 +499,6 @@ cmd_func as_cmd(F f) {
 }
 
 void* info(const char* text) { return const_cast<char*>(text); }
-void* runtime_flag_info_ptr(RuntimeFlag which) {
-  return const_cast<RuntimeFlag*>(runtime_flag_info(which));
-}
 void* flag_info(int which) { return const_cast<int*>(&kFlagIds[which]); }
 void* hook_info(int which) { return const_cast<int*>(&kHookScriptIds[which]); }
 
@@ -628,16 +642,13 @@ const command_rec* wsgi_commands() noexcept {
                     "random or 0..4294967295 (PYTHONHASHSEED)"),
       AP_INIT_TAKE1("WSGIPythonWarnings", as_cmd(directive_python_warnings), nullptr, RSRC_CONF,
                     "a warning filter, as for python -W (repeatable)"),
-      AP_INIT_FLAG("WSGIDontWriteBytecode", as_cmd(directive_runtime_flag),
-                   runtime_flag_info_ptr(RuntimeFlag::kDontWriteBytecode), RSRC_CONF,
+      MP_WSGI_FLAG("WSGIDontWriteBytecode", kDontWriteBytecode, RSRC_CONF,
                    "On: no .pyc files are written"),
       MP_WSGI_NO_EFFECT("WSGIDestroyInterpreter", RSRC_CONF,
                         "interpreters are never finalised; shutdown callbacks still run"),
-      AP_INIT_FLAG("WSGIRestrictStdin", as_cmd(directive_runtime_flag),
-                   runtime_flag_info_ptr(RuntimeFlag::kRestrictStdin), RSRC_CONF,
+      MP_WSGI_FLAG("WSGIRestrictStdin", kRestrictStdin, RSRC_CONF,
                    "On: any use of sys.stdin raises OSError"),
-      AP_INIT_FLAG("WSGIRestrictStdout", as_cmd(directive_runtime_flag),
-                   runtime_flag_info_ptr(RuntimeFlag::kRestrictStdout), RSRC_CONF,
+      MP_WSGI_FLAG("WSGIRestrictStdout", kRestrictStdout, RSRC_CONF,
                    "On: any use of sys.stdout raises OSError"),
       MP_WSGI_NO_EFFECT("WSGICaseSensitivity", RSRC_CONF, "script paths are case sensitive"),
       AP_INIT_TAKE1("WSGISwitchInterval", as_cmd(directive_switch_interval), nullptr, RSRC_CONF,

@@ -1,6 +1,7 @@
 // mod_wsgi's process-wide directives for how Python runs in the children (spec mod_wsgi-compat
-// §3.3): start-up settings read into WsgiGlobals, applied by child_init before Python starts
-// (or, for the standard streams, in every interpreter it creates).
+// §3.3) that take a value: start-up settings read into WsgiGlobals and applied by child_init
+// before Python starts. The On/Off ones (WSGIDontWriteBytecode, WSGIRestrictStdin/Stdout) are
+// flags of wsgi_directives.cpp.
 #include "module/wsgi_runtime_directives.h"
 
 #include <cerrno>
@@ -43,9 +44,9 @@ const char* directive_python_hash_seed(cmd_parms* cmd, void* /*mconfig*/, const 
   if (const char* err = server_only(cmd)) return err;
   unsigned long seed = 0;
   if (std::string(value) == "random") {
-    apache::wsgi_globals().hash_seed = nullptr;
+    apache::wsgi_globals().hash_seed = -1;
   } else if (parse_unsigned(value, 4294967295UL, &seed)) {
-    apache::wsgi_globals().hash_seed = apr_pstrdup(cmd->pool, value);
+    apache::wsgi_globals().hash_seed = static_cast<long long>(seed);
   } else {
     return refuse(cmd, "expects 'random' or a number from 0 to 4294967295");
   }
@@ -81,36 +82,12 @@ const char* directive_switch_interval(cmd_parms* cmd, void* /*mconfig*/, const c
   return nullptr;
 }
 
-const char* directive_runtime_flag(cmd_parms* cmd, void* /*mconfig*/, int on) {
-  if (const char* err = server_only(cmd)) return err;
-  auto& globals = apache::wsgi_globals();
-  switch (*static_cast<const RuntimeFlag*>(cmd->info)) {
-    case RuntimeFlag::kDontWriteBytecode:
-      globals.dont_write_bytecode = on != 0;
-      break;
-    case RuntimeFlag::kRestrictStdin:
-      globals.restrict_stdin = on != 0;
-      break;
-    case RuntimeFlag::kRestrictStdout:
-      globals.restrict_stdout = on != 0;
-      break;
-  }
-  return nullptr;
-}
-
-const RuntimeFlag* runtime_flag_info(RuntimeFlag which) noexcept {
-  static constexpr RuntimeFlag kFlags[] = {
-      RuntimeFlag::kDontWriteBytecode, RuntimeFlag::kRestrictStdin, RuntimeFlag::kRestrictStdout};
-  return &kFlags[static_cast<int>(which)];
-}
-
 void apply_wsgi_runtime_settings(cpython::RuntimeOptions* options) {
   const auto& globals = apache::wsgi_globals();
   if (globals.python_optimize > options->optimization_level) {
     options->optimization_level = globals.python_optimize;
   }
-  if (globals.hash_seed != nullptr)
-    options->hash_seed = std::strtoul(globals.hash_seed, nullptr, 10);
+  if (globals.hash_seed >= 0) options->hash_seed = static_cast<unsigned long>(globals.hash_seed);
   if (globals.warning_filters != nullptr) {
     const auto* filters = reinterpret_cast<const char* const*>(globals.warning_filters->elts);
     for (int i = 0; i < globals.warning_filters->nelts; ++i) {

@@ -1422,6 +1422,11 @@ def test_python_runtime_defaults(apache):
     ("WSGISwitchInterval 0", "greater than 0"),
     ("WSGISwitchInterval fast", "greater than 0"),
     ("<Location /x>\nWSGIRestrictStdout On\n</Location>", "not allowed in <Location>"),
+    # one setting per process: the main server only
+    ("<VirtualHost 127.0.0.1:*>\nWSGIRestrictStdout On\n</VirtualHost>",
+     "cannot occur within <VirtualHost>"),
+    ("<VirtualHost 127.0.0.1:*>\nWSGIPythonHashSeed 1\n</VirtualHost>",
+     "cannot occur within <VirtualHost>"),
 ])
 def test_python_runtime_directives_refuse_bad_values(apache, line, message):
     with pytest.raises(pytest.fail.Exception) as info:
