@@ -113,14 +113,32 @@ def _snippet_name(args: argparse.Namespace) -> str:
     return str(args.config_snippet or Path(args.app_dir) / "site.conf")
 
 
+# The line render_config() puts before the caller's snippet (site.conf) in httpd.conf.
+SNIPPET_MARKER = "# ---- caller-supplied configuration ----"
+_LISTEN_LINE = re.compile(r"\s*Listen\s+(?:\[[^\]]*\]:|[^\s:]+:)?(\d+)\b", re.I)
+
+
+def _snippet_lines(config: str) -> list[str]:
+    """The lines of httpd.conf that come from the caller's snippet (its line 1 first)."""
+    lines = config.split("\n")
+    return lines[lines.index(SNIPPET_MARKER) + 1:] if SNIPPET_MARKER in lines else []
+
+
+def _listen_lines(lines: Iterable[str]) -> Iterable[tuple[int, str, int]]:
+    """(line number from 1, the line, its port) for each ``Listen`` line."""
+    for number, line in enumerate(lines, 1):
+        match = _LISTEN_LINE.match(line)
+        if match:
+            yield number, line.strip(), int(match.group(1))
+
+
 def explain_config_lines(text: str, config: str, snippet_name: str) -> str:
     """Adds ``(<snippet_name> line M)`` to httpd's "line N of .../httpd.conf" when line N
     comes from the caller's snippet, which is what the user wrote."""
     lines = config.split("\n")
-    try:
-        start = lines.index("# ---- caller-supplied configuration ----") + 2  # 1-based
-    except ValueError:
+    if SNIPPET_MARKER not in lines:
         return text
+    start = lines.index(SNIPPET_MARKER) + 2  # httpd's line numbers start at 1
 
     def note(match: "re.Match[str]") -> str:
         number = int(match.group(1))
@@ -163,11 +181,10 @@ def _refuse_own_port(lib: Any, snippet: str, port: int, name: str) -> None:
     """A ``Listen`` for the launcher's own port (copied configs have ``Listen 80`` or
     ``Listen @PORT@``) makes httpd fail with "Address already in use" whatever port is
     chosen: say what is wrong instead."""
-    for number, line in enumerate(snippet.splitlines(), 1):
-        match = re.match(r"\s*Listen\s+(?:\[[^\]]*\]:|[^\s:]+:)?(\d+)\b", line, re.I)
-        if match and int(match.group(1)) == port:
+    for number, line, listen_port in _listen_lines(snippet.splitlines()):
+        if listen_port == port:
             raise lib.ApacheError(
-                f"{name} line {number}: {line.strip()!r}: the launcher already listens on "
+                f"{name} line {number}: {line!r}: the launcher already listens on "
                 f"127.0.0.1:{port} (--port); remove this Listen line")
 
 
@@ -295,14 +312,9 @@ def bind_failure_hint(message: str, port: int, config: str, snippet_name: str) -
             return f"port {port} needs privileges this user lacks: use a port above 1023 " \
                    "with --port"
         return f"port {port} is taken: choose another with --port"
-    where = f"a Listen line of {snippet_name}"
-    lines = config.split("\n")
-    if "# ---- caller-supplied configuration ----" in lines:
-        start = lines.index("# ---- caller-supplied configuration ----") + 1
-        for number, line in enumerate(lines[start:], 1):
-            if re.match(rf"\s*Listen\s+(?:\S*:)?{busy}\b", line, re.I):
-                where = f"{snippet_name} line {number}: {line.strip()!r}"
-                break
+    where = next((f"{snippet_name} line {number}: {line!r}"
+                  for number, line, listen_port in _listen_lines(_snippet_lines(config))
+                  if listen_port == busy), f"a Listen line of {snippet_name}")
     reason = "needs privileges this user lacks" if refused else "is taken by another program"
     return f"port {busy} ({where}) {reason}: change or remove that Listen line"
 
