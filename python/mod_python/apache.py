@@ -645,7 +645,13 @@ def _interpreter_started(c_version: str, restrict_signals: bool = True,
         sys.stdin = _RestrictedStream("sys.stdin")
     if restrict_signals:
         _restrict_signals()
-    from mod_python import version as _version
+    try:
+        from mod_python import version as _version
+    except ImportError:
+        # A source tree the build has not configured: version.py comes from version.py.in.
+        return (f"the mod_python package in {os.path.dirname(os.path.abspath(__file__))} has no "
+                f"version.py (the build generates it), so it cannot be checked against the "
+                f"C module's {c_version}")
     if _version.version != c_version:
         return (f"mod_python version mismatch: the C module is {c_version}, "
                 f"the Python package is {_version.version}")
