@@ -592,6 +592,7 @@ _SC_MAGIC = b"MPS1"
 _SC_CONTEXT = b"mod_python.SocacheSession record key v1"
 _SC_HEADER = len(_SC_MAGIC) + 4 + 32  # magic, key id, HMAC-SHA256
 _SC_PROTOCOL = 4
+_SC_MAX_TTL = 2**31 - 1  # seconds; the store keeps a record at most this long
 
 
 def _record_key(secret: Any) -> bytes:
@@ -705,7 +706,9 @@ class SocacheSession(BaseSession):
             return None
 
     def do_save(self, record: dict) -> None:
-        ttl = max(1, math.ceil(record["_accessed"] + record["_timeout"] - time.time()))
+        # Clamped: the C side takes a C long (and the providers fewer bits still).
+        ttl = max(1, min(math.ceil(record["_accessed"] + record["_timeout"] - time.time()),
+                         _SC_MAX_TTL))
         try:
             blob = self._seal(pickle.dumps(record, _SC_PROTOCOL))
             _apache_module()._socache_store(self._cache_server, self._cache_id(), blob, ttl)

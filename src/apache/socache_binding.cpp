@@ -14,6 +14,7 @@
 #include <string>
 
 #include "apache/log.h"
+#include "common/session_store_lifetime.h"
 
 namespace mp::apache {
 namespace {
@@ -261,7 +262,7 @@ SessionCache* session_cache_for(const server_rec* s) noexcept {
 apr_status_t session_cache_store(SessionCache& cache, std::string_view id, std::string_view data,
                                  long ttl_seconds) noexcept {
   if (data.size() > kSessionCacheMaxRecord) return APR_ENOSPC;
-  apr_time_t expiry = apr_time_now() + apr_time_from_sec(ttl_seconds < 1 ? 1 : ttl_seconds);
+  apr_time_t expiry = apr_time_now() + session_store_lifetime_us(cache.provider_name, ttl_seconds);
   return with_cache(cache, [&](apr_pool_t* pool) {
     // Providers take non-const data but only copy it.
     auto* bytes = const_cast<unsigned char*>(bytes_of(data));

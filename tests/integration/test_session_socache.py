@@ -420,6 +420,28 @@ def test_memcache_sessions_shared_by_two_hosts(apache, memcached_port):
     check_shared(host_a, host_b)
 
 
+def test_store_keeps_short_and_long_timeouts(apache, redis_port, memcached_port):
+    # The providers turn the expiry back into whole seconds, rounding down; memcached reads
+    # more than 30 days as a Unix time. A 1-second session, a 31-day one and sys.maxsize must
+    # all still be there on the next request, on every store.
+    stores = [(f"redis:127.0.0.1:{redis_port}", "socache_redis"),
+              (f"memcache:127.0.0.1:{memcached_port}", "socache_memcache"),
+              ("shmcb", "socache_shmcb")]
+    for cache, module in stores:
+        srv = serve(apache, cache, "counter", f"mod_python.socache_session.secret {SECRET}",
+                    modules=[module])
+        for timeout in (1, 31 * 86400, 9223372036854775807):
+            first = srv.get(f"/c?timeout={timeout}").json()
+            again = srv.get(f"/c?timeout={timeout}",
+                            headers={"Cookie": f"pysid={first['sid']}"}).json()
+            assert (again["sid"], again["new"], again["n"]) == (first["sid"], False, 2), \
+                (cache, timeout)
+        assert "MP0182" not in srv.error_log(), cache
+        if module == "socache_redis":  # the whole timeout reaches the store, not one second less
+            sid = srv.get("/c?timeout=3").json()["sid"]
+            assert int(Redis(redis_port).command("TTL", f"mod_python:{sid}")) == 3
+
+
 def test_signed_cookies_across_hosts(apache, redis_port):
     cache = f"redis:127.0.0.1:{redis_port}"
     # No record secret: the cookie secret (secret=) signs the records too.

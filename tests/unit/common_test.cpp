@@ -5,6 +5,7 @@
 #include "common/handler_spec.h"
 #include "common/path_util.h"
 #include "common/phase.h"
+#include "common/session_store_lifetime.h"
 
 namespace mp {
 namespace {
@@ -104,6 +105,44 @@ TEST(ExtensionList, MergeKeepsOrderWithoutRepeats) {
   EXPECT_EQ(merge_extension_lists("py psp", "psp sub"), "py psp sub");
   EXPECT_EQ(merge_extension_lists("", " py  "), "py");
   EXPECT_EQ(merge_extension_lists("", ""), "");
+}
+
+// What a provider that turns the expiry back into whole seconds from a slightly later now,
+// rounding down (httpd's redis and memcache providers), ends up storing.
+long long stored_seconds(std::int64_t lifetime_us, std::int64_t provider_delay_us) {
+  return (lifetime_us - provider_delay_us) / 1000000;
+}
+
+TEST(SessionStoreLifetime, AProviderRoundingDownStillGetsTheWholeTtl) {
+  for (long long ttl : {1LL, 3LL, 1800LL, 86400LL}) {
+    for (std::int64_t delay : {1LL, 1000LL, 500000LL}) {
+      EXPECT_EQ(stored_seconds(session_store_lifetime_us("redis", ttl), delay), ttl)
+          << ttl << " s, provider " << delay << " us later";
+    }
+  }
+}
+
+TEST(SessionStoreLifetime, NeverLessThanOneSecond) {
+  EXPECT_EQ(stored_seconds(session_store_lifetime_us("shmcb", 0), 1), 1);
+  EXPECT_EQ(stored_seconds(session_store_lifetime_us("shmcb", -5), 1), 1);
+}
+
+TEST(SessionStoreLifetime, MemcacheStaysWithinMemcachedsRelativeRange) {
+  // Above 30 days memcached would read the number as a (past) Unix time.
+  for (long long ttl :
+       {kMemcacheMaxRelativeSeconds, kMemcacheMaxRelativeSeconds + 86400, 9223372036854775807LL}) {
+    long long stored = stored_seconds(session_store_lifetime_us("memcache", ttl), 1);
+    EXPECT_LE(stored, kMemcacheMaxRelativeSeconds) << ttl;
+    EXPECT_GE(stored, kMemcacheMaxRelativeSeconds - 1) << ttl;
+  }
+  EXPECT_EQ(stored_seconds(session_store_lifetime_us("MEMCACHE", 60), 1), 60);
+}
+
+TEST(SessionStoreLifetime, HugeTimeoutsAreClampedNotOverflowed) {
+  std::int64_t us = session_store_lifetime_us("shmcb", 9223372036854775807LL);
+  EXPECT_GT(us, 0);
+  EXPECT_LE(us / 1000000, kProviderMaxSeconds);
+  EXPECT_GT(session_store_lifetime_us("redis", 10LL * 365 * 86400), 0);
 }
 
 }  // namespace
