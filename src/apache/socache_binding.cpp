@@ -11,9 +11,11 @@
 #include <strings.h>
 
 #include <cstring>
+#include <new>
 #include <string>
 
 #include "apache/log.h"
+#include "common/deadline_gate.h"
 #include "common/session_store_lifetime.h"
 
 namespace mp::apache {
@@ -154,6 +156,25 @@ const unsigned char* bytes_of(std::string_view text) {
   return reinterpret_cast<const unsigned char*>(text.data());
 }
 
+// A provider call, with kSharedStoreDeadline for shared stores. `op` owns what it uses: past
+// the deadline it goes on running after this returns.
+template <typename Op>
+apr_status_t call_provider(SessionCache& cache, const char* what, Op&& op) noexcept {
+  if (cache.gate == nullptr) return with_cache(cache, op);
+  auto rv = std::make_shared<apr_status_t>(APR_EGENERAL);
+  DeadlineGate::Outcome outcome = cache.gate->run(
+      [&cache, rv, op = std::forward<Op>(op)]() mutable { *rv = with_cache(cache, op); },
+      kSharedStoreDeadline);
+  if (outcome == DeadlineGate::Outcome::kFinished) return *rv;
+  if (outcome == DeadlineGate::Outcome::kTimedOut) {
+    log_server(APLOG_ERR, 0, cache.server, "MP0184",
+               "session cache '" + describe(cache) + "' did not answer a " + what + " within " +
+                   std::to_string(kSharedStoreDeadline.count()) +
+                   " ms; until that call returns, this process fails its calls at once");
+  }
+  return APR_TIMEUP;
+}
+
 }  // namespace
 
 void reset_session_caches(apr_pool_t* pconf) noexcept {
@@ -237,11 +258,31 @@ bool init_session_caches(apr_pool_t* pconf, server_rec* base) noexcept {
   return true;
 }
 
+namespace {
+
+apr_status_t delete_gate(void* data) noexcept {
+  auto* cache = static_cast<SessionCache*>(data);
+  delete cache->gate;  // NOLINT(cppcoreguidelines-owning-memory): owned by pchild's cleanup
+  cache->gate = nullptr;
+  return APR_SUCCESS;
+}
+
+// Late calls only hold the gate's shared counter, so the gate may go with pchild.
+void attach_gate(apr_pool_t* pchild, SessionCache& cache) noexcept {
+  cache.gate = new (std::nothrow) DeadlineGate();  // NOLINT(cppcoreguidelines-owning-memory)
+  if (cache.gate != nullptr) {
+    apr_pool_cleanup_register(pchild, &cache, delete_gate, apr_pool_cleanup_null);
+  }
+}
+
+}  // namespace
+
 void attach_session_caches(apr_pool_t* pchild, server_rec* base) noexcept {
   if (g_caches == nullptr) return;
   auto** caches = reinterpret_cast<SessionCache**>(g_caches->elts);
   for (int i = 0; i < g_caches->nelts; ++i) {
     SessionCache& cache = *caches[i];
+    if (cache.shared && cache.mutex == nullptr) attach_gate(pchild, cache);
     if (cache.mutex == nullptr) continue;
     apr_status_t rv = apr_global_mutex_child_init(&cache.mutex, cache.mutex_file, pchild);
     if (rv != APR_SUCCESS) {
@@ -263,29 +304,34 @@ apr_status_t session_cache_store(SessionCache& cache, std::string_view id, std::
                                  long ttl_seconds) noexcept {
   if (data.size() > kSessionCacheMaxRecord) return APR_ENOSPC;
   apr_time_t expiry = apr_time_now() + session_store_lifetime_us(cache.provider_name, ttl_seconds);
-  return with_cache(cache, [&](apr_pool_t* pool) {
-    // Providers take non-const data but only copy it.
-    auto* bytes = const_cast<unsigned char*>(bytes_of(data));
-    return cache.provider->store(cache.instance, cache.server, bytes_of(id),
-                                 static_cast<unsigned int>(id.size()), expiry, bytes,
-                                 static_cast<unsigned int>(data.size()), pool);
-  });
+  return call_provider(
+      cache, "store",
+      [&cache, id = std::string(id), data = std::string(data), expiry](apr_pool_t* pool) mutable {
+        // Providers take non-const data but only copy it.
+        auto* bytes = reinterpret_cast<unsigned char*>(data.data());
+        return cache.provider->store(cache.instance, cache.server, bytes_of(id),
+                                     static_cast<unsigned int>(id.size()), expiry, bytes,
+                                     static_cast<unsigned int>(data.size()), pool);
+      });
 }
 
-apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id, unsigned char* buffer,
+apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id,
+                                    const std::shared_ptr<unsigned char[]>& buffer,
                                     std::size_t* size) noexcept {
-  return with_cache(cache, [&](apr_pool_t* pool) {
-    auto length = static_cast<unsigned int>(kSessionCacheMaxRecord);
-    apr_status_t rv =
-        cache.provider->retrieve(cache.instance, cache.server, bytes_of(id),
-                                 static_cast<unsigned int>(id.size()), buffer, &length, pool);
-    if (rv == APR_SUCCESS) *size = length;
-    return rv;
-  });
+  auto length = std::make_shared<unsigned int>(0);
+  apr_status_t rv = call_provider(
+      cache, "retrieve", [&cache, id = std::string(id), buffer, length](apr_pool_t* pool) {
+        *length = static_cast<unsigned int>(kSessionCacheMaxRecord);
+        return cache.provider->retrieve(cache.instance, cache.server, bytes_of(id),
+                                        static_cast<unsigned int>(id.size()), buffer.get(),
+                                        length.get(), pool);
+      });
+  if (rv == APR_SUCCESS) *size = *length;
+  return rv;
 }
 
 apr_status_t session_cache_remove(SessionCache& cache, std::string_view id) noexcept {
-  return with_cache(cache, [&](apr_pool_t* pool) {
+  return call_provider(cache, "remove", [&cache, id = std::string(id)](apr_pool_t* pool) {
     return cache.provider->remove(cache.instance, cache.server, bytes_of(id),
                                   static_cast<unsigned int>(id.size()), pool);
   });

@@ -4,10 +4,16 @@
 
 #include <ap_socache.h>
 
+#include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
 #include "apache/apache.h"
+
+namespace mp {
+class DeadlineGate;
+}
 
 namespace mp::apache {
 
@@ -15,6 +21,11 @@ namespace mp::apache {
 // item limit. Larger records are refused before they reach the provider.
 inline constexpr std::size_t kSessionCacheMaxRecord = std::size_t{1024} * 1024;
 inline constexpr std::size_t kSessionCacheKeySize = 32;
+
+// How long a request waits for a shared store (memcache, redis, ...). httpd's providers do
+// not give up on a server that stops answering (in our tests RedisTimeout made no difference:
+// apr_redis polled with a timeout of days), so each call runs with this deadline of our own.
+inline constexpr std::chrono::milliseconds kSharedStoreDeadline{5000};
 
 // One configured cache. Lives in pconf; trivially destructible.
 struct SessionCache {
@@ -27,6 +38,8 @@ struct SessionCache {
   const char* mutex_file;
   bool shared;  // reachable from other hosts (anything but shmcb/dbm)
   bool ready;   // init succeeded in this generation
+  // Shared stores only, made in child_init and kept for the child's life: the calls' deadline.
+  DeadlineGate* gate;
   unsigned char local_key[kSessionCacheKeySize];  // random per generation, made in the parent
 };
 
@@ -52,8 +65,12 @@ SessionCache* session_cache_for(const server_rec* s) noexcept;
 // hold the GIL. Ids and data are binary; `ttl_seconds` >= 1.
 apr_status_t session_cache_store(SessionCache& cache, std::string_view id, std::string_view data,
                                  long ttl_seconds) noexcept;
-// On success `*size` bytes were written to `buffer` (of kSessionCacheMaxRecord bytes).
-apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id, unsigned char* buffer,
+// On success `*size` bytes were written to `buffer` (of kSessionCacheMaxRecord bytes; shared,
+// since a call past its deadline may still write to it).
+// Calls to a shared store that miss kSharedStoreDeadline fail with APR_TIMEUP, and later calls
+// fail with APR_TIMEUP at once until the late call has returned (logged as MP0184).
+apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id,
+                                    const std::shared_ptr<unsigned char[]>& buffer,
                                     std::size_t* size) noexcept;
 apr_status_t session_cache_remove(SessionCache& cache, std::string_view id) noexcept;
 

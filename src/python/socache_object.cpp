@@ -123,13 +123,15 @@ PyObject* f_socache_retrieve(PyObject* module, PyObject* args) {
   std::string id;
   apache::SessionCache* cache = cache_of(module, server);
   if (cache == nullptr || !id_arg(id_obj, &id)) return nullptr;
-  auto buffer = std::make_unique_for_overwrite<unsigned char[]>(apache::kSessionCacheMaxRecord);
+  // Shared: a call to a hung store may write to it after this request gave up on it.
+  std::shared_ptr<unsigned char[]> buffer =
+      std::make_shared_for_overwrite<unsigned char[]>(apache::kSessionCacheMaxRecord);
   std::size_t size = 0;
   apr_status_t rv = APR_SUCCESS;
   GilAssumed g;
   {
     cpython::DetachScope io(g.gil());
-    rv = apache::session_cache_retrieve(*cache, id, buffer.get(), &size);
+    rv = apache::session_cache_retrieve(*cache, id, buffer, &size);
   }
   // shmcb reports a miss as APR_NOTFOUND too, and expired entries are misses everywhere.
   if (APR_STATUS_IS_NOTFOUND(rv)) Py_RETURN_NONE;

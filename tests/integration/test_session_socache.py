@@ -528,6 +528,35 @@ def test_unreachable_redis_logs_and_serves(apache):
     assert srv.log_lines("MP0182")
 
 
+@pytest.mark.parametrize("provider", ["redis", "memcache"])
+def test_a_store_that_stops_answering_does_not_hold_requests(apache, provider):
+    # A server that takes connections and never answers (paused, partitioned): httpd's
+    # providers would wait for days. The first call gives up after 5 s; while it hangs, the
+    # process's later calls fail at once; every request still gets a (new, unsaved) session.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(64)  # the kernel completes handshakes; nothing is ever read or answered
+    try:
+        srv = serve(apache, f"{provider}:127.0.0.1:{silent.getsockname()[1]}", "counter",
+                    f"mod_python.socache_session.secret {SECRET}",
+                    modules=[f"socache_{provider}"], mpm="event",
+                    allow_log=["MP0182", "MP0184", "AH03479", "AH03478", "scache_rd", "AH0079"])
+        start = time.monotonic()
+        first = srv.get("/c", timeout=30)
+        waited = time.monotonic() - start
+        assert first.status_code == 200 and first.json()["new"]
+        assert 4.5 <= waited < 15, waited
+        assert srv.wait_for_log("MP0184")
+        start = time.monotonic()
+        for _ in range(3):
+            again = srv.get("/c", timeout=30)
+            assert again.status_code == 200 and again.json()["new"]
+        assert time.monotonic() - start < 3
+        assert len(srv.log_lines("MP0184")) == 1  # the hung call is reported once
+    finally:
+        silent.close()
+
+
 # --------------------------------------------------------------------------- configuration
 
 

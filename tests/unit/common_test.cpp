@@ -1,6 +1,15 @@
 // Unit tests of the pure helpers: handler specs, directive arguments, extensions, phases.
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <chrono>
+#include <future>
+#include <stdexcept>
+#include <thread>
+
+#include "common/deadline_gate.h"
 #include "common/extension_list.h"
 #include "common/handler_spec.h"
 #include "common/path_util.h"
@@ -143,6 +152,82 @@ TEST(SessionStoreLifetime, HugeTimeoutsAreClampedNotOverflowed) {
   EXPECT_GT(us, 0);
   EXPECT_LE(us / 1000000, kProviderMaxSeconds);
   EXPECT_GT(session_store_lifetime_us("redis", 10LL * 365 * 86400), 0);
+}
+
+using std::chrono::milliseconds;
+
+TEST(DeadlineGate, ACallThatReturnsInTimeIsFinished) {
+  DeadlineGate gate;
+  int value = 0;
+  EXPECT_EQ(gate.run([&value] { value = 42; }, milliseconds(5000)),
+            DeadlineGate::Outcome::kFinished);
+  EXPECT_EQ(value, 42);
+  EXPECT_EQ(gate.overdue(), 0);
+}
+
+TEST(DeadlineGate, AHungCallTimesOutAndLaterCallsAreRefusedUntilItReturns) {
+  DeadlineGate gate;
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  auto start = std::chrono::steady_clock::now();
+  EXPECT_EQ(gate.run([released] { released.wait(); }, milliseconds(100)),
+            DeadlineGate::Outcome::kTimedOut);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(100));
+  EXPECT_EQ(gate.overdue(), 1);
+
+  bool ran = false;
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(5000)), DeadlineGate::Outcome::kRefused);
+  EXPECT_FALSE(ran);
+
+  release->set_value();
+  for (int i = 0; i < 500 && gate.overdue() != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(gate.overdue(), 0);
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(5000)), DeadlineGate::Outcome::kFinished);
+  EXPECT_TRUE(ran);
+}
+
+TEST(DeadlineGate, ALateCallMayOutliveItsGate) {
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  auto finished = std::make_shared<std::atomic<bool>>(false);
+  {
+    DeadlineGate gate;
+    EXPECT_EQ(gate.run(
+                  [released, finished] {
+                    released.wait();
+                    finished->store(true);
+                  },
+                  milliseconds(20)),
+              DeadlineGate::Outcome::kTimedOut);
+  }
+  release->set_value();
+  for (int i = 0; i < 500 && !finished->load(); ++i) std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_TRUE(finished->load());
+}
+
+TEST(DeadlineGate, AForkedChildStartsItsOwnWorkers) {
+  DeadlineGate gate;
+  ASSERT_EQ(gate.run([] {}, milliseconds(5000)), DeadlineGate::Outcome::kFinished);
+  pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {  // the parent's worker is not here: a call must still run
+    int value = 0;
+    bool ok =
+        gate.run([&value] { value = 7; }, milliseconds(5000)) == DeadlineGate::Outcome::kFinished &&
+        value == 7;
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+TEST(DeadlineGate, AnExceptionInACallStaysInItsThread) {
+  DeadlineGate gate;
+  EXPECT_EQ(gate.run([] { throw std::runtime_error("boom"); }, milliseconds(5000)),
+            DeadlineGate::Outcome::kFinished);
+  EXPECT_EQ(gate.overdue(), 0);
 }
 
 }  // namespace

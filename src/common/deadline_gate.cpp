@@ -1,0 +1,137 @@
+// Blocking calls that may hang, with a deadline (see the header).
+#include "common/deadline_gate.h"
+
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+namespace mp {
+namespace {
+
+struct PendingCall {
+  std::function<void()> call;
+  std::mutex mutex;
+  std::condition_variable done;
+  bool finished = false;
+  bool abandoned = false;  // the caller stopped waiting and counted it overdue
+};
+
+void run_guarded(const std::function<void()>& call) noexcept {
+  try {
+    call();
+  } catch (...) {  // NOLINT(bugprone-empty-catch): a call must not end its worker's process
+  }
+}
+
+}  // namespace
+
+struct DeadlineGate::State {
+  explicit State(int max) : max_workers(max) {}
+  const int max_workers;
+  std::atomic<int> overdue{0};
+  std::mutex mutex;  // guards the rest
+  std::condition_variable work;
+  std::deque<std::shared_ptr<PendingCall>> queue;
+  int idle = 0;
+  int workers = 0;
+  pid_t pid = ::getpid();  // a fork() child has none of its parent's workers
+};
+
+namespace {
+
+using State = DeadlineGate::State;
+
+void worker_loop(const std::shared_ptr<State>& state) noexcept {
+  while (true) {
+    std::shared_ptr<PendingCall> pending;
+    {
+      std::unique_lock<std::mutex> lock(state->mutex);
+      ++state->idle;
+      state->work.wait(lock, [&state] { return !state->queue.empty(); });
+      --state->idle;
+      pending = std::move(state->queue.front());
+      state->queue.pop_front();
+    }
+    run_guarded(pending->call);
+    std::lock_guard<std::mutex> lock(pending->mutex);
+    pending->finished = true;
+    if (pending->abandoned) state->overdue.fetch_sub(1);
+    pending->done.notify_all();
+  }
+}
+
+// In a fork() child only the forking thread exists: none of the workers, none of the late
+// calls, none of the waiting callers.
+void forget_parent_workers(State& state) noexcept {
+  pid_t pid = ::getpid();
+  std::lock_guard<std::mutex> lock(state.mutex);
+  if (state.pid == pid) return;
+  state.pid = pid;
+  state.workers = 0;
+  state.idle = 0;
+  state.queue.clear();
+  state.overdue.store(0);
+}
+
+// Queues the call; starts a worker when none is idle and there is room. False: no worker
+// could be started and none exists, so nothing would ever run the call.
+bool enqueue(const std::shared_ptr<State>& state, std::shared_ptr<PendingCall> pending) {
+  std::lock_guard<std::mutex> lock(state->mutex);
+  if (state->idle <= static_cast<int>(state->queue.size()) && state->workers < state->max_workers) {
+    try {
+      std::thread([state] { worker_loop(state); }).detach();
+      ++state->workers;
+    } catch (...) {
+      if (state->workers == 0) return false;
+    }
+  }
+  state->queue.push_back(std::move(pending));
+  state->work.notify_one();
+  return true;
+}
+
+}  // namespace
+
+DeadlineGate::DeadlineGate(int max_workers)
+    : state_(std::make_shared<State>(max_workers < 1 ? 1 : max_workers)) {}
+
+DeadlineGate::~DeadlineGate() = default;
+
+int DeadlineGate::overdue() const noexcept { return state_->overdue.load(); }
+
+DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
+                                        std::chrono::milliseconds deadline) noexcept {
+  forget_parent_workers(*state_);
+  if (state_->overdue.load() > 0) return Outcome::kRefused;
+  std::shared_ptr<PendingCall> pending;
+  try {
+    pending = std::make_shared<PendingCall>();
+    pending->call = std::move(call);
+    if (!enqueue(state_, pending)) {
+      run_guarded(pending->call);
+      return Outcome::kFinished;
+    }
+  } catch (...) {
+    // Out of memory: the call still runs, without a deadline.
+    if (pending && pending->call) {
+      run_guarded(pending->call);
+    } else if (call) {
+      run_guarded(call);
+    }
+    return Outcome::kFinished;
+  }
+  std::unique_lock<std::mutex> lock(pending->mutex);
+  if (pending->done.wait_for(lock, deadline, [&pending] { return pending->finished; })) {
+    return Outcome::kFinished;
+  }
+  pending->abandoned = true;
+  state_->overdue.fetch_add(1);
+  return Outcome::kTimedOut;
+}
+
+}  // namespace mp
