@@ -593,6 +593,8 @@ _SC_CONTEXT = b"mod_python.SocacheSession record key v1"
 _SC_HEADER = len(_SC_MAGIC) + 4 + 32  # magic, key id, HMAC-SHA256
 _SC_PROTOCOL = 4
 _SC_MAX_TTL = 2**31 - 1  # seconds; the store keeps a record at most this long
+# cache name -> [when a timeout was last logged, timeouts not logged since]
+_TIMEOUT_LOG: dict = {}
 
 
 def _record_key(secret: Any) -> bytes:
@@ -685,8 +687,19 @@ class SocacheSession(BaseSession):
     # -- storage
 
     def _failed(self, what: str, exc: Exception) -> None:
+        extra = ""
+        if isinstance(exc, TimeoutError):
+            # A hung store fails every request of every client: a line a second is enough.
+            now = time.monotonic()
+            slot = _TIMEOUT_LOG.setdefault(self._cache_name, [float("-inf"), 0])
+            if now - slot[0] < 1.0:
+                slot[1] += 1
+                return
+            if slot[1]:
+                extra = f" ({slot[1]} more such failures not logged)"
+            slot[0], slot[1] = now, 0
         _log(self._req, f"MP0182: SocacheSession: cannot {what} session {self._sid[:8]}... "
-                        f"in the {self._cache_name} cache: {exc}", apache.APLOG_ERR)
+                        f"in the {self._cache_name} cache: {exc}{extra}", apache.APLOG_ERR)
 
     def do_load(self) -> Optional[dict]:
         try:

@@ -165,14 +165,21 @@ apr_status_t call_provider(SessionCache& cache, const char* what, Op&& op) noexc
   DeadlineGate::Outcome outcome = cache.gate->run(
       [&cache, rv, op = std::forward<Op>(op)]() mutable { *rv = with_cache(cache, op); },
       kSharedStoreDeadline);
-  if (outcome == DeadlineGate::Outcome::kFinished) return *rv;
-  if (outcome == DeadlineGate::Outcome::kTimedOut) {
-    log_server(APLOG_ERR, 0, cache.server, "MP0184",
-               "session cache '" + describe(cache) + "' did not answer a " + what + " within " +
-                   std::to_string(kSharedStoreDeadline.count()) +
-                   " ms; until that call returns, this process fails its calls at once");
+  switch (outcome) {
+    case DeadlineGate::Outcome::kFinished:
+      return *rv;
+    case DeadlineGate::Outcome::kTripped:
+      log_server(APLOG_ERR, 0, cache.server, "MP0184",
+                 "session cache '" + describe(cache) + "' did not answer a " + what + " within " +
+                     std::to_string(kSharedStoreDeadline.count()) +
+                     " ms; this process refuses its calls for as long, then tries again");
+      return APR_TIMEUP;
+    case DeadlineGate::Outcome::kTimedOut:
+      return APR_TIMEUP;
+    case DeadlineGate::Outcome::kRefused:
+      break;
   }
-  return APR_TIMEUP;
+  return kSessionCacheRefused;
 }
 
 }  // namespace

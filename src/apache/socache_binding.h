@@ -27,6 +27,9 @@ inline constexpr std::size_t kSessionCacheKeySize = 32;
 // apr_redis polled with a timeout of days), so each call runs with this deadline of our own.
 inline constexpr std::chrono::milliseconds kSharedStoreDeadline{5000};
 
+// A call not made: the store missed a deadline less than kSharedStoreDeadline ago.
+inline constexpr apr_status_t kSessionCacheRefused = APR_OS_START_USERERR + 1;
+
 // One configured cache. Lives in pconf; trivially destructible.
 struct SessionCache {
   const ap_socache_provider_t* provider;
@@ -67,8 +70,9 @@ apr_status_t session_cache_store(SessionCache& cache, std::string_view id, std::
                                  long ttl_seconds) noexcept;
 // On success `*size` bytes were written to `buffer` (of kSessionCacheMaxRecord bytes; shared,
 // since a call past its deadline may still write to it).
-// Calls to a shared store that miss kSharedStoreDeadline fail with APR_TIMEUP, and later calls
-// fail with APR_TIMEUP at once until the late call has returned (logged as MP0184).
+// Calls to a shared store that miss kSharedStoreDeadline fail with APR_TIMEUP (the first one
+// logs MP0184), and for the next kSharedStoreDeadline the process's calls fail at once with
+// kSessionCacheRefused.
 apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id,
                                     const std::shared_ptr<unsigned char[]>& buffer,
                                     std::size_t* size) noexcept;

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -34,7 +35,8 @@ struct DeadlineGate::State {
   explicit State(int max) : max_workers(max) {}
   const int max_workers;
   std::atomic<int> overdue{0};
-  std::mutex mutex;  // guards the rest
+  std::atomic<std::int64_t> refuse_until{0};  // steady_clock nanoseconds
+  std::mutex mutex;                           // guards the rest
   std::condition_variable work;
   std::deque<std::shared_ptr<PendingCall>> queue;
   int idle = 0;
@@ -45,6 +47,26 @@ struct DeadlineGate::State {
 namespace {
 
 using State = DeadlineGate::State;
+using Clock = std::chrono::steady_clock;
+
+// Threads in all, overdue ones included, per allowed running call.
+constexpr int kThreadLimitFactor = 4;
+
+std::int64_t now_ns() noexcept {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+
+// Starts a refusal period unless one is running. True when this call started it.
+bool trip(State& state, std::chrono::milliseconds length) noexcept {
+  std::int64_t now = now_ns();
+  std::int64_t until = now + std::chrono::duration_cast<std::chrono::nanoseconds>(length).count();
+  std::int64_t current = state.refuse_until.load();
+  while (current <= now) {
+    if (state.refuse_until.compare_exchange_weak(current, until)) return true;
+  }
+  return false;
+}
 
 void worker_loop(const std::shared_ptr<State>& state) noexcept {
   while (true) {
@@ -76,13 +98,16 @@ void forget_parent_workers(State& state) noexcept {
   state.idle = 0;
   state.queue.clear();
   state.overdue.store(0);
+  state.refuse_until.store(0);
 }
 
 // Queues the call; starts a worker when none is idle and there is room. False: no worker
 // could be started and none exists, so nothing would ever run the call.
 bool enqueue(const std::shared_ptr<State>& state, std::shared_ptr<PendingCall> pending) {
   std::lock_guard<std::mutex> lock(state->mutex);
-  if (state->idle <= static_cast<int>(state->queue.size()) && state->workers < state->max_workers) {
+  bool room = state->workers - state->overdue.load() < state->max_workers &&
+              state->workers < kThreadLimitFactor * state->max_workers;
+  if (state->idle <= static_cast<int>(state->queue.size()) && room) {
     try {
       std::thread([state] { worker_loop(state); }).detach();
       ++state->workers;
@@ -107,7 +132,7 @@ int DeadlineGate::overdue() const noexcept { return state_->overdue.load(); }
 DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
                                         std::chrono::milliseconds deadline) noexcept {
   forget_parent_workers(*state_);
-  if (state_->overdue.load() > 0) return Outcome::kRefused;
+  if (now_ns() < state_->refuse_until.load()) return Outcome::kRefused;
   std::shared_ptr<PendingCall> pending;
   try {
     pending = std::make_shared<PendingCall>();
@@ -131,7 +156,8 @@ DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
   }
   pending->abandoned = true;
   state_->overdue.fetch_add(1);
-  return Outcome::kTimedOut;
+  lock.unlock();
+  return trip(*state_, deadline) ? Outcome::kTripped : Outcome::kTimedOut;
 }
 
 }  // namespace mp

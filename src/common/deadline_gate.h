@@ -8,19 +8,22 @@
 namespace mp {
 
 // Runs calls on a few worker threads of its own and stops waiting for a call after a
-// deadline. A call that overran keeps its worker until it returns, and until then every later
-// call through the same gate is refused at once: a hung server costs this process the calls
-// that were already running, not one thread per request. Calls must own what they touch (their
-// caller may be gone when they finish).
+// deadline. A call that overran keeps its worker until it returns (another worker takes its
+// place, up to a hard limit), and the gate then refuses every call at once for one deadline's
+// length: a hung server costs a request at most one deadline, most requests nothing, and once
+// the refusal ends the next calls find out whether the server is back. Calls must own what
+// they touch (their caller may be gone when they finish).
 class DeadlineGate {
  public:
   enum class Outcome {
     kFinished,  // the call returned in time
-    kTimedOut,  // still running; the gate refuses calls until it returns
-    kRefused,   // an earlier call is still overdue: not run
+    kTripped,   // it did not, and the gate now refuses calls for a while (report this one)
+    kTimedOut,  // it did not, and the gate was already refusing (another call tripped it)
+    kRefused,   // not run: the gate is refusing calls
   };
 
-  // At most `max_workers` calls run at once; more wait for a worker (within their deadline).
+  // At most `max_workers` calls run at once (overdue ones not counted, up to 4 times as many
+  // threads in all); more wait for a worker, within their deadline.
   explicit DeadlineGate(int max_workers = 8);
   ~DeadlineGate();
   DeadlineGate(const DeadlineGate&) = delete;

@@ -41,10 +41,17 @@ std::string describe(const apache::SessionCache& cache) {
 }
 
 PyObject* raise_apr(const apache::SessionCache& cache, const char* what, apr_status_t rv) {
+  if (rv == apache::kSessionCacheRefused) {
+    PyErr_Format(PyExc_TimeoutError,
+                 "session cache '%s': %s not tried: the cache missed a deadline moments ago "
+                 "(MP0184)",
+                 describe(cache).c_str(), what);
+    return nullptr;
+  }
   char reason[256];
   apr_strerror(rv, reason, sizeof(reason));
-  PyErr_Format(PyExc_OSError, "session cache '%s': %s failed: %s", describe(cache).c_str(), what,
-               reason);
+  PyErr_Format(APR_STATUS_IS_TIMEUP(rv) ? PyExc_TimeoutError : PyExc_OSError,
+               "session cache '%s': %s failed: %s", describe(cache).c_str(), what, reason);
   return nullptr;
 }
 

@@ -630,20 +630,21 @@ class FakeSocache:
         self.entries = {}
         self.ttls = []
         self.fail = None
+        self.fail_with = OSError
 
     def _info(self, server):
         return self.info
 
     def store(self, server, key, data, ttl):
         if self.fail:
-            raise OSError(self.fail)
+            raise self.fail_with(self.fail)
         assert isinstance(key, bytes) and len(key) == 16 and ttl >= 1
         self.ttls.append(ttl)
         self.entries[key] = (bytes(data), time.time() + ttl)
 
     def retrieve(self, server, key):
         if self.fail:
-            raise OSError(self.fail)
+            raise self.fail_with(self.fail)
         data, expires = self.entries.get(key, (None, 0))
         return data if data is not None and expires > time.time() else None
 
@@ -754,6 +755,27 @@ def test_socache_errors_are_logged_not_raised(socache):
     sess, _ = socache_round({})
     assert sess.is_new()
     assert any("MP0182" in m and "connection refused" in m for m, _ in LOGGED)
+
+
+def test_socache_timeouts_are_logged_a_line_a_second(socache, monkeypatch):
+    # A hung store fails every request; the log gets one line a second, with the count of the
+    # lines left out.
+    socache.fail, socache.fail_with = "deadline missed", TimeoutError
+    clock = [1000.0]
+    monkeypatch.setattr(Session.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(Session, "_TIMEOUT_LOG", {})
+    del LOGGED[:]
+    for _ in range(3):
+        socache_round({})  # new sessions: one failed save each
+    assert [m for m, _ in LOGGED if "MP0182" in m] and len(LOGGED) == 1
+    clock[0] += 1.5
+    socache_round({})
+    lines = [m for m, _ in LOGGED if "MP0182" in m]
+    assert len(lines) == 2 and "(2 more such failures not logged)" in lines[1]
+    socache.fail_with = OSError  # other failures are never held back
+    for _ in range(2):
+        socache_round({})
+    assert len([m for m, _ in LOGGED if "MP0182" in m]) == 4
 
 
 def test_socache_delete_and_factory(socache):

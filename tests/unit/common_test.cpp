@@ -165,26 +165,48 @@ TEST(DeadlineGate, ACallThatReturnsInTimeIsFinished) {
   EXPECT_EQ(gate.overdue(), 0);
 }
 
-TEST(DeadlineGate, AHungCallTimesOutAndLaterCallsAreRefusedUntilItReturns) {
+TEST(DeadlineGate, AHungCallTripsTheGateForOneDeadline) {
   DeadlineGate gate;
   auto release = std::make_shared<std::promise<void>>();
   std::shared_future<void> released = release->get_future().share();
   auto start = std::chrono::steady_clock::now();
-  EXPECT_EQ(gate.run([released] { released.wait(); }, milliseconds(100)),
-            DeadlineGate::Outcome::kTimedOut);
-  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(100));
+  EXPECT_EQ(gate.run([released] { released.wait(); }, milliseconds(200)),
+            DeadlineGate::Outcome::kTripped);
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(200));
   EXPECT_EQ(gate.overdue(), 1);
 
   bool ran = false;
-  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(5000)), DeadlineGate::Outcome::kRefused);
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(200)), DeadlineGate::Outcome::kRefused);
   EXPECT_FALSE(ran);
+
+  // Once the refusal is over, calls run again on another worker, the hung one still hanging.
+  std::this_thread::sleep_for(milliseconds(250));
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(5000)), DeadlineGate::Outcome::kFinished);
+  EXPECT_TRUE(ran);
+  EXPECT_EQ(gate.overdue(), 1);
 
   release->set_value();
   for (int i = 0; i < 500 && gate.overdue() != 0; ++i)
     std::this_thread::sleep_for(milliseconds(10));
   EXPECT_EQ(gate.overdue(), 0);
-  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(5000)), DeadlineGate::Outcome::kFinished);
-  EXPECT_TRUE(ran);
+}
+
+TEST(DeadlineGate, OnlyTheFirstLateCallTripsTheGate) {
+  DeadlineGate gate;
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  auto hang = [released] { released.wait(); };
+  auto second = std::async(std::launch::async, [&gate, hang] {
+    std::this_thread::sleep_for(milliseconds(50));  // starts before the first one trips
+    return gate.run(hang, milliseconds(300));
+  });
+  EXPECT_EQ(gate.run(hang, milliseconds(300)), DeadlineGate::Outcome::kTripped);
+  EXPECT_EQ(second.get(), DeadlineGate::Outcome::kTimedOut);
+  EXPECT_EQ(gate.overdue(), 2);
+  release->set_value();
+  for (int i = 0; i < 500 && gate.overdue() != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(gate.overdue(), 0);
 }
 
 TEST(DeadlineGate, ALateCallMayOutliveItsGate) {
@@ -199,7 +221,7 @@ TEST(DeadlineGate, ALateCallMayOutliveItsGate) {
                     finished->store(true);
                   },
                   milliseconds(20)),
-              DeadlineGate::Outcome::kTimedOut);
+              DeadlineGate::Outcome::kTripped);
   }
   release->set_value();
   for (int i = 0; i < 500 && !finished->load(); ++i) std::this_thread::sleep_for(milliseconds(10));
