@@ -19,6 +19,7 @@ struct PendingCall {
   std::mutex mutex;
   std::condition_variable done;
   bool finished = false;
+  bool started = false;
   bool abandoned = false;  // the caller stopped waiting and counted it overdue
 };
 
@@ -35,8 +36,11 @@ struct DeadlineGate::State {
   explicit State(int max) : max_workers(max) {}
   const int max_workers;
   std::atomic<int> overdue{0};
-  std::atomic<std::int64_t> refuse_until{0};  // steady_clock nanoseconds
-  std::mutex mutex;                           // guards the rest
+  // 0: calls run. Else steady_clock nanoseconds: before then calls are refused; after, one
+  // call at a time (`probing`) finds out whether the server is back.
+  std::atomic<std::int64_t> refuse_until{0};
+  std::atomic<bool> probing{false};
+  std::mutex mutex;  // guards the rest
   std::condition_variable work;
   std::deque<std::shared_ptr<PendingCall>> queue;
   int idle = 0;
@@ -79,7 +83,13 @@ void worker_loop(const std::shared_ptr<State>& state) noexcept {
       pending = std::move(state->queue.front());
       state->queue.pop_front();
     }
-    run_guarded(pending->call);
+    {
+      // A call whose caller already gave up while it waited for a worker is not run late:
+      // a save reported as failed must not land over newer data afterwards.
+      std::lock_guard<std::mutex> lock(pending->mutex);
+      pending->started = !pending->abandoned;
+    }
+    if (pending->started) run_guarded(pending->call);
     std::lock_guard<std::mutex> lock(pending->mutex);
     pending->finished = true;
     if (pending->abandoned) state->overdue.fetch_sub(1);
@@ -99,7 +109,27 @@ void forget_parent_workers(State& state) noexcept {
   state.queue.clear();
   state.overdue.store(0);
   state.refuse_until.store(0);
+  state.probing.store(false);
 }
+
+// Ends a probe however run() returns: one that succeeded lets every call run again.
+class ProbeEnd {
+ public:
+  explicit ProbeEnd(State* state) noexcept : state_(state) {}
+  ProbeEnd(const ProbeEnd&) = delete;
+  ProbeEnd& operator=(const ProbeEnd&) = delete;
+  ProbeEnd(ProbeEnd&&) = delete;
+  ProbeEnd& operator=(ProbeEnd&&) = delete;
+  ~ProbeEnd() {
+    if (state_ != nullptr) state_->probing.store(false);
+  }
+  void succeeded() noexcept {
+    if (state_ != nullptr) state_->refuse_until.store(0);
+  }
+
+ private:
+  State* state_;
+};
 
 // Queues the call; starts a worker when none is idle and there is room. False: no worker
 // could be started and none exists, so nothing would ever run the call.
@@ -132,13 +162,22 @@ int DeadlineGate::overdue() const noexcept { return state_->overdue.load(); }
 DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
                                         std::chrono::milliseconds deadline) noexcept {
   forget_parent_workers(*state_);
-  if (now_ns() < state_->refuse_until.load()) return Outcome::kRefused;
+  std::int64_t refusing = state_->refuse_until.load();
+  if (refusing != 0) {
+    bool free = false;
+    if (now_ns() < refusing || !state_->probing.compare_exchange_strong(free, true)) {
+      return Outcome::kRefused;
+    }
+  }
+  // The probe after a refusal: success closes the gate, a timeout trips it again.
+  ProbeEnd probe_end(refusing != 0 ? state_.get() : nullptr);
   std::shared_ptr<PendingCall> pending;
   try {
     pending = std::make_shared<PendingCall>();
     pending->call = std::move(call);
     if (!enqueue(state_, pending)) {
       run_guarded(pending->call);
+      probe_end.succeeded();
       return Outcome::kFinished;
     }
   } catch (...) {
@@ -148,10 +187,12 @@ DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
     } else if (call) {
       run_guarded(call);
     }
+    probe_end.succeeded();
     return Outcome::kFinished;
   }
   std::unique_lock<std::mutex> lock(pending->mutex);
   if (pending->done.wait_for(lock, deadline, [&pending] { return pending->finished; })) {
+    probe_end.succeeded();
     return Outcome::kFinished;
   }
   pending->abandoned = true;

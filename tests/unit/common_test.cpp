@@ -245,6 +245,53 @@ TEST(DeadlineGate, AForkedChildStartsItsOwnWorkers) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
+TEST(DeadlineGate, AfterARefusalOneProbeAtATimeFindsOutWhetherTheServerIsBack) {
+  DeadlineGate gate;
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  auto hang = [released] { released.wait(); };
+  EXPECT_EQ(gate.run(hang, milliseconds(100)), DeadlineGate::Outcome::kTripped);
+  std::this_thread::sleep_for(milliseconds(150));
+  // The probe hangs too; while it runs, other calls are refused, and it trips the gate again.
+  auto probe =
+      std::async(std::launch::async, [&gate, hang] { return gate.run(hang, milliseconds(1000)); });
+  std::this_thread::sleep_for(milliseconds(200));
+  bool ran = false;
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(1000)), DeadlineGate::Outcome::kRefused);
+  EXPECT_EQ(probe.get(), DeadlineGate::Outcome::kTripped);
+  EXPECT_FALSE(ran);
+  // The server is back: the next probe succeeds and every call runs again.
+  release->set_value();
+  std::this_thread::sleep_for(milliseconds(1100));
+  EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(1000)), DeadlineGate::Outcome::kFinished);
+  EXPECT_TRUE(ran);
+  int runs = 0;
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(gate.run([&runs] { ++runs; }, milliseconds(1000)), DeadlineGate::Outcome::kFinished);
+  }
+  EXPECT_EQ(runs, 3);
+}
+
+TEST(DeadlineGate, ACallWhoseCallerGaveUpBeforeItStartedNeverRuns) {
+  DeadlineGate gate(1);
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  // Holds the only worker, within its (long) deadline.
+  auto busy = std::async(std::launch::async, [&gate, released] {
+    return gate.run([released] { released.wait(); }, milliseconds(5000));
+  });
+  std::this_thread::sleep_for(milliseconds(200));
+  auto late = std::make_shared<std::atomic<bool>>(false);
+  EXPECT_EQ(gate.run([late] { late->store(true); }, milliseconds(100)),
+            DeadlineGate::Outcome::kTripped);
+  release->set_value();
+  EXPECT_EQ(busy.get(), DeadlineGate::Outcome::kFinished);
+  for (int i = 0; i < 500 && gate.overdue() != 0; ++i)
+    std::this_thread::sleep_for(milliseconds(10));
+  EXPECT_EQ(gate.overdue(), 0);
+  EXPECT_FALSE(late->load());
+}
+
 TEST(DeadlineGate, AnExceptionInACallStaysInItsThread) {
   DeadlineGate gate;
   EXPECT_EQ(gate.run([] { throw std::runtime_error("boom"); }, milliseconds(5000)),
