@@ -10,6 +10,7 @@
 
 #include <strings.h>
 
+#include <array>
 #include <cstring>
 #include <new>
 #include <string>
@@ -172,7 +173,7 @@ apr_status_t call_provider(SessionCache& cache, const char* what, Op&& op) noexc
       log_server(APLOG_ERR, 0, cache.server, "MP0184",
                  "session cache '" + describe(cache) + "' did not answer a " + what + " within " +
                      std::to_string(kSharedStoreDeadline.count()) +
-                     " ms; this process refuses its calls for as long, then tries again");
+                     " ms; this process refuses its calls until the cache answers again");
       return APR_TIMEUP;
     case DeadlineGate::Outcome::kTimedOut:
       return APR_TIMEUP;
@@ -275,11 +276,28 @@ apr_status_t delete_gate(void* data) noexcept {
 }
 
 // Late calls only hold the gate's shared counter, so the gate may go with pchild.
+// The gate's probe: a read of a key no session uses (session ids are 16 bytes). Whatever the
+// answer, an answer means the server is back.
+void probe_store(SessionCache& cache) noexcept {
+  static constexpr std::string_view kProbeId = "probe";
+  (void)with_cache(cache, [&cache](apr_pool_t* pool) {
+    std::array<unsigned char, 64> buffer{};
+    auto length = static_cast<unsigned int>(buffer.size());
+    return cache.provider->retrieve(cache.instance, cache.server, bytes_of(kProbeId),
+                                    static_cast<unsigned int>(kProbeId.size()), buffer.data(),
+                                    &length, pool);
+  });
+}
+
 void attach_gate(apr_pool_t* pchild, SessionCache& cache) noexcept {
-  cache.gate = new (std::nothrow) DeadlineGate();  // NOLINT(cppcoreguidelines-owning-memory)
-  if (cache.gate != nullptr) {
-    apr_pool_cleanup_register(pchild, &cache, delete_gate, apr_pool_cleanup_null);
+  try {
+    // NOLINTNEXTLINE(cppcoreguidelines-owning-memory): deleted by pchild's cleanup
+    cache.gate = new DeadlineGate(kSharedStoreWorkers, [&cache] { probe_store(cache); });
+  } catch (...) {
+    cache.gate = nullptr;  // no memory: calls go without a deadline
+    return;
   }
+  apr_pool_cleanup_register(pchild, &cache, delete_gate, apr_pool_cleanup_null);
 }
 
 }  // namespace

@@ -26,8 +26,10 @@ inline constexpr std::size_t kSessionCacheKeySize = 32;
 // not give up on a server that stops answering (in our tests RedisTimeout made no difference:
 // apr_redis polled with a timeout of days), so each call runs with this deadline of our own.
 inline constexpr std::chrono::milliseconds kSharedStoreDeadline{5000};
+// Calls to a shared store running at once per process (overdue ones not counted).
+inline constexpr int kSharedStoreWorkers = 8;
 
-// A call not made: the store missed a deadline less than kSharedStoreDeadline ago.
+// A call not made: the store missed a deadline and has not answered a probe since.
 inline constexpr apr_status_t kSessionCacheRefused = APR_OS_START_USERERR + 1;
 
 // One configured cache. Lives in pconf; trivially destructible.
@@ -71,8 +73,8 @@ apr_status_t session_cache_store(SessionCache& cache, std::string_view id, std::
 // On success `*size` bytes were written to `buffer` (of kSessionCacheMaxRecord bytes; shared,
 // since a call past its deadline may still write to it).
 // Calls to a shared store that miss kSharedStoreDeadline fail with APR_TIMEUP (the first one
-// logs MP0184), and for the next kSharedStoreDeadline the process's calls fail at once with
-// kSessionCacheRefused.
+// logs MP0184); then the process's calls fail at once with kSessionCacheRefused until the
+// gate's background probe gets an answer.
 apr_status_t session_cache_retrieve(SessionCache& cache, std::string_view id,
                                     const std::shared_ptr<unsigned char[]>& buffer,
                                     std::size_t* size) noexcept;

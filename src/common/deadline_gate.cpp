@@ -33,8 +33,11 @@ void run_guarded(const std::function<void()>& call) noexcept {
 }  // namespace
 
 struct DeadlineGate::State {
-  explicit State(int max) : max_workers(max) {}
+  State(int max, std::function<void()> probe_call)
+      : max_workers(max), probe(std::move(probe_call)) {}
   const int max_workers;
+  const std::function<void()> probe;
+  std::atomic<std::int64_t> probe_started{0};  // steady_clock ns of the running probe, or 0
   std::atomic<int> overdue{0};
   // 0: calls run. Else steady_clock nanoseconds: before then calls are refused; after, one
   // call at a time (`probing`) finds out whether the server is back.
@@ -110,6 +113,7 @@ void forget_parent_workers(State& state) noexcept {
   state.overdue.store(0);
   state.refuse_until.store(0);
   state.probing.store(false);
+  state.probe_started.store(0);
 }
 
 // Ends a probe however run() returns: one that succeeded lets every call run again.
@@ -150,10 +154,35 @@ bool enqueue(const std::shared_ptr<State>& state, std::shared_ptr<PendingCall> p
   return true;
 }
 
+// After a refusal: runs the gate's probe on a worker unless one is running and not yet late.
+void start_background_probe(const std::shared_ptr<State>& state,
+                            std::chrono::milliseconds deadline) noexcept {
+  std::int64_t now = now_ns();
+  std::int64_t length = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline).count();
+  std::int64_t running = state->probe_started.load();
+  if (running != 0 && now - running < length) return;
+  if (!state->probe_started.compare_exchange_strong(running, now)) return;
+  try {
+    auto pending = std::make_shared<PendingCall>();
+    pending->call = [state, now, length] {
+      state->probe();
+      // An answer within the deadline lets every call run again. A late one (a server that
+      // was paused) may mean it is back, or slow: the next caller starts another probe at once.
+      std::int64_t done = now_ns();
+      state->refuse_until.store(done - now <= length ? 0 : done);
+      std::int64_t mine = now;
+      state->probe_started.compare_exchange_strong(mine, 0);
+    };
+    if (!enqueue(state, std::move(pending))) state->probe_started.store(0);
+  } catch (...) {
+    state->probe_started.store(0);  // no memory: the next caller tries again
+  }
+}
+
 }  // namespace
 
-DeadlineGate::DeadlineGate(int max_workers)
-    : state_(std::make_shared<State>(max_workers < 1 ? 1 : max_workers)) {}
+DeadlineGate::DeadlineGate(int max_workers, std::function<void()> probe)
+    : state_(std::make_shared<State>(max_workers < 1 ? 1 : max_workers, std::move(probe))) {}
 
 DeadlineGate::~DeadlineGate() = default;
 
@@ -163,6 +192,10 @@ DeadlineGate::Outcome DeadlineGate::run(std::function<void()> call,
                                         std::chrono::milliseconds deadline) noexcept {
   forget_parent_workers(*state_);
   std::int64_t refusing = state_->refuse_until.load();
+  if (refusing != 0 && state_->probe) {
+    if (now_ns() >= refusing) start_background_probe(state_, deadline);
+    return Outcome::kRefused;
+  }
   if (refusing != 0) {
     bool free = false;
     if (now_ns() < refusing || !state_->probing.compare_exchange_strong(free, true)) {

@@ -9,10 +9,10 @@ namespace mp {
 
 // Runs calls on a few worker threads of its own and stops waiting for a call after a
 // deadline. A call that overran keeps its worker until it returns (another worker takes its
-// place, up to a hard limit), and the gate then refuses every call at once for one deadline's
-// length: a hung server costs a request at most one deadline, most requests nothing, and once
-// the refusal ends the next calls find out whether the server is back. Calls must own what
-// they touch (their caller may be gone when they finish).
+// place, up to a hard limit), and the gate then refuses every call at once. After one
+// deadline's length it finds out whether the server is back: by a probe of its own if it has
+// one (no caller waits for it), else with the next caller's call. Calls must own what they
+// touch (their caller may be gone when they finish).
 class DeadlineGate {
  public:
   enum class Outcome {
@@ -23,8 +23,11 @@ class DeadlineGate {
   };
 
   // At most `max_workers` calls run at once (overdue ones not counted, up to 4 times as many
-  // threads in all); more wait for a worker, within their deadline.
-  explicit DeadlineGate(int max_workers = 8);
+  // threads in all); more wait for a worker, within their deadline. With a `probe` (a cheap
+  // call to the same server), the gate finds out by itself, on a worker, whether the server
+  // is back after a refusal, and no caller waits for that; without one, the first caller
+  // after the refusal is the probe.
+  explicit DeadlineGate(int max_workers = 8, std::function<void()> probe = {});
   ~DeadlineGate();
   DeadlineGate(const DeadlineGate&) = delete;
   DeadlineGate& operator=(const DeadlineGate&) = delete;

@@ -43,8 +43,8 @@ std::string describe(const apache::SessionCache& cache) {
 PyObject* raise_apr(const apache::SessionCache& cache, const char* what, apr_status_t rv) {
   if (rv == apache::kSessionCacheRefused) {
     PyErr_Format(PyExc_TimeoutError,
-                 "session cache '%s': %s not tried: the cache missed a deadline moments ago "
-                 "(MP0184)",
+                 "session cache '%s': %s not tried: the cache missed a deadline and has not "
+                 "answered since (MP0184)",
                  describe(cache).c_str(), what);
     return nullptr;
   }

@@ -272,6 +272,43 @@ TEST(DeadlineGate, AfterARefusalOneProbeAtATimeFindsOutWhetherTheServerIsBack) {
   EXPECT_EQ(runs, 3);
 }
 
+TEST(DeadlineGate, WithAProbeNoCallerWaitsForTheServerToComeBack) {
+  auto server_back = std::make_shared<std::atomic<bool>>(false);
+  auto probes = std::make_shared<std::atomic<int>>(0);
+  // The probe hangs (longer than the deadline) until the server is back.
+  DeadlineGate gate(8, [server_back, probes] {
+    ++*probes;
+    while (!server_back->load()) std::this_thread::sleep_for(milliseconds(5));
+  });
+  auto release = std::make_shared<std::promise<void>>();
+  std::shared_future<void> released = release->get_future().share();
+  EXPECT_EQ(gate.run([released] { released.wait(); }, milliseconds(100)),
+            DeadlineGate::Outcome::kTripped);
+  std::this_thread::sleep_for(milliseconds(150));
+  // Refusal over: this call starts the probe and is refused at once, like those after it.
+  for (int i = 0; i < 3; ++i) {
+    auto start = std::chrono::steady_clock::now();
+    bool ran = false;
+    EXPECT_EQ(gate.run([&ran] { ran = true; }, milliseconds(100)), DeadlineGate::Outcome::kRefused);
+    EXPECT_FALSE(ran);
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(50));
+  }
+  for (int i = 0; i < 100 && probes->load() == 0; ++i) std::this_thread::sleep_for(milliseconds(5));
+  EXPECT_EQ(probes->load(), 1);
+  // The server comes back after the probe's deadline: that late answer makes the next call
+  // start another probe at once, and that one opens the gate.
+  std::this_thread::sleep_for(milliseconds(200));
+  server_back->store(true);
+  release->set_value();
+  bool ran = false;
+  for (int i = 0; i < 200 && !ran; ++i) {
+    gate.run([&ran] { ran = true; }, milliseconds(100));
+    std::this_thread::sleep_for(milliseconds(10));
+  }
+  EXPECT_TRUE(ran);
+  EXPECT_GE(probes->load(), 2);
+}
+
 TEST(DeadlineGate, ACallWhoseCallerGaveUpBeforeItStartedNeverRuns) {
   DeadlineGate gate(1);
   auto release = std::make_shared<std::promise<void>>();
